@@ -1,0 +1,5 @@
+"""``python -m rodrunner``."""
+
+from rodrunner.cli import main
+
+raise SystemExit(main())

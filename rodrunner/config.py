@@ -1,0 +1,259 @@
+"""Configuration: one :class:`AppConfig`, read once by the entry points.
+
+Sources, strongest first: environment ``RODRUNNER_<SECTION>__<KEY>``, then the YAML file
+(``--config F``, else ``$RODRUNNER_CONFIG``, else ``./config.yaml``, else
+``/etc/rodrunner/config.yaml``), then the defaults here. Secrets are :class:`SecretStr`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from rodrunner.errors import ConfigError
+
+DEFAULT_COLLECTION_TEMPLATE = "/{zone}/home/{user}/sequencer/{sequencer_type}/{run_id}"
+SEARCH_PATH = (Path("config.yaml"), Path("/etc/rodrunner/config.yaml"))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class IRODSConfig(_Section):
+    """How to reach iRODS and where runs go there."""
+
+    host: str = "localhost"
+    port: int = Field(1247, ge=1, le=65535)
+    zone: str = "tempZone"
+    user: str = "rods"
+    password: SecretStr | None = None
+    env_file: Path | None = None
+    sandbox: Path | None = None
+    collection_template: str = DEFAULT_COLLECTION_TEMPLATE
+    default_resource: str | None = None
+    transfer_threads: int = Field(4, ge=1, le=64)
+    connection_timeout: float = Field(120.0, gt=0)
+    avu_prefix: str = ""
+
+    @field_validator("collection_template")
+    @classmethod
+    def _template_is_absolute(cls, value: str) -> str:
+        if not value.startswith("/") or "{run_id}" not in value:
+            raise ValueError(
+                "must be an absolute iRODS path containing {run_id}, "
+                f"e.g. {DEFAULT_COLLECTION_TEMPLATE}"
+            )
+        return value
+
+
+ObserverKind = Literal["auto", "inotify", "polling"]
+
+
+class SequencerTypeConfig(_Section):
+    """One sequencer root: which profile, where, and how to watch it."""
+
+    root: Path | None = None
+    completion_indicator: str | None = None
+    observer: ObserverKind = "auto"
+    poll_interval: float = Field(30.0, gt=0)
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+
+
+class SequencerConfig(_Section):
+    """Where the sequencer roots are."""
+
+    base_dir: Path = Path("/data/sequencers")
+    types: dict[str, SequencerTypeConfig] = Field(default_factory=dict)
+
+    def root_for(self, sequencer_type: str) -> Path:
+        """The root directory of ``sequencer_type`` (``base_dir/<type>`` unless set)."""
+        entry = self.types.get(sequencer_type)
+        if entry is not None and entry.root is not None:
+            return entry.root
+        return self.base_dir / sequencer_type
+
+
+class DaemonConfig(_Section):
+    """rodrunnerd: state, timing, submission."""
+
+    state_dir: Path = Path("/var/lib/rodrunner")
+    settle_seconds: float = Field(60.0, ge=0)
+    rescan_interval: float = Field(300.0, gt=0)
+    max_concurrent_ingests: int = Field(2, ge=1)
+    max_attempts: int = Field(5, ge=1)
+    submit: Literal["embedded", "deployment"] = "embedded"
+    deployment: str = "Ingest Run/rodrunner-ingest-run"
+    trigger_file: str = ".rodrunner-ingest"
+    skip_file: str = ".rodrunner-skip"
+    metrics: str | None = None
+    shutdown_grace: float = Field(60.0, ge=0)
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_is_host_port(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ValueError("must be host:port, e.g. 127.0.0.1:9464, or null to switch off")
+        return value
+
+
+class LoggingConfig(_Section):
+    """How the entry points log."""
+
+    format: Literal["auto", "json", "console", "journald"] = "auto"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+
+class NotificationsConfig(_Section):
+    """apprise URLs told about ingests."""
+
+    urls: list[SecretStr] = Field(default_factory=list)
+    on_failure: bool = True
+    on_success: bool = False
+
+
+class APIConfig(_Section):
+    """The REST API."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    token: SecretStr | None = None
+
+
+class AppConfig(BaseSettings):
+    """The whole configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RODRUNNER_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    irods: IRODSConfig = Field(default_factory=IRODSConfig)
+    sequencer: SequencerConfig = Field(default_factory=SequencerConfig)
+    daemon: DaemonConfig = Field(default_factory=DaemonConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
+    api: APIConfig = Field(default_factory=APIConfig)
+    source: Path | None = Field(default=None, exclude=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file; the file arrives as init kwargs.
+        return (env_settings, init_settings)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as plain data, secrets shown as ``**********``."""
+        return self.model_dump(mode="json", exclude={"source"})
+
+
+def find_config_file(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The file :func:`get_config` reads: explicit, ``$RODRUNNER_CONFIG``, ./, /etc/."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("RODRUNNER_CONFIG")
+    if env:
+        return Path(env)
+    for candidate in SEARCH_PATH:
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            f"configuration file '{path}' does not exist; "
+            "copy config.example.yaml there or pass --config"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"configuration file '{path}' cannot be read: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"configuration file '{path}' is not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"configuration file '{path}' must hold a mapping of sections")
+    return data
+
+
+def _resolve_relative(data: dict[str, Any], base: Path) -> None:
+    """Relative paths in a config file are relative to the file, not the working directory."""
+
+    def fix(section: str, key: str) -> None:
+        value = data.get(section, {}) if isinstance(data.get(section), dict) else None
+        if value and isinstance(value.get(key), str) and not Path(value[key]).is_absolute():
+            value[key] = str((base / value[key]).resolve())
+
+    fix("irods", "env_file")
+    fix("irods", "sandbox")
+    fix("sequencer", "base_dir")
+    fix("daemon", "state_dir")
+    seq = data.get("sequencer")
+    if isinstance(seq, dict) and isinstance(seq.get("types"), dict):
+        for entry in seq["types"].values():
+            root = entry.get("root") if isinstance(entry, dict) else None
+            if isinstance(root, str) and not Path(root).is_absolute():
+                entry["root"] = str((base / root).resolve())
+
+
+def format_validation_error(exc: ValidationError, source: Path | None) -> str:
+    """One line per wrong key: the key, the value, the fix."""
+    where = f" in '{source}'" if source else ""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        value = err.get("input")
+        shown = "**********" if any(s in key for s in ("password", "token", "urls")) else value
+        if err["type"] == "extra_forbidden":
+            lines.append(
+                f"unknown configuration key '{key}'{where}; remove it or check its spelling "
+                "against config.example.yaml"
+            )
+        else:
+            lines.append(f"configuration key '{key}'{where} has value {shown!r}: {err['msg']}")
+    return "\n".join(lines)
+
+
+def get_config(path: str | os.PathLike[str] | None = None) -> AppConfig:
+    """Load the configuration (see the module docstring for where from).
+
+    Raises :class:`ConfigError` with a message naming the key, the value and the fix.
+    """
+    source = find_config_file(path)
+    data: dict[str, Any] = {}
+    if source is not None:
+        data = _read_yaml(source)
+        _resolve_relative(data, source.resolve().parent)
+    try:
+        config = AppConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+    config.source = source
+    return config

@@ -1,0 +1,117 @@
+"""The rodrunner error tree.
+
+Every error the library raises on purpose is a :class:`RodrunnerError`. Callers decide what to
+do by the branch, never by the message::
+
+    RodrunnerError
+    ├── ConfigError                  a configuration value is wrong (permanent)
+    ├── RunFolderError               a run folder cannot be understood (permanent)
+    │   ├── NotARunFolderError       no profile recognises the folder
+    │   └── MetadataError            a metadata file is missing, malformed or hostile
+    │       └── MetadataFileError    ... naming the file and the problem
+    ├── PathError                    a path would climb out of where it must stay (permanent)
+    ├── IRODSError                   anything iRODS said or failed to say
+    │   ├── TransientIRODSError      network, time-outs, SYS_* load errors: retry
+    │   └── PermanentIRODSError      never retried
+    │       ├── AuthenticationError  wrong password, unknown user
+    │       ├── PermissionDeniedError
+    │       ├── ChecksumMismatchError
+    │       └── NameClashError       an object or collection is in the way
+    └── IngestError                  an ingest could not finish
+        └── IngestVerificationError  a stored object differs from the local file
+
+``is_transient(exc)`` is the only predicate retry policies use.
+"""
+
+from __future__ import annotations
+
+
+class RodrunnerError(Exception):
+    """Base of every error rodrunner raises on purpose."""
+
+
+class ConfigError(RodrunnerError):
+    """A configuration value is wrong; the message names the key, the value and the fix."""
+
+    def __init__(self, message: str, *, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+class RunFolderError(RodrunnerError):
+    """A run folder cannot be understood."""
+
+
+class NotARunFolderError(RunFolderError):
+    """No sequencer profile recognises the folder."""
+
+
+class MetadataError(RunFolderError):
+    """Run metadata is missing, malformed or hostile."""
+
+
+class MetadataFileError(MetadataError):
+    """One metadata file is unreadable; ``path`` names it and ``problem`` says why."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+class PathError(RodrunnerError):
+    """A path would climb out of the place it must stay in."""
+
+
+class IRODSError(RodrunnerError):
+    """iRODS refused or failed; ``code`` and ``name`` are the server's error when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        code: int | None = None,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.path = path
+        self.code = code
+        self.name = name
+
+
+class TransientIRODSError(IRODSError):
+    """A failure that may pass: network, time-out, server load. Retried."""
+
+
+class PermanentIRODSError(IRODSError):
+    """A failure that will not pass by trying again. Never retried."""
+
+
+class AuthenticationError(PermanentIRODSError):
+    """iRODS refused the credentials."""
+
+
+class PermissionDeniedError(PermanentIRODSError):
+    """iRODS refused access to a path."""
+
+
+class ChecksumMismatchError(PermanentIRODSError):
+    """The server's checksum differs from the local one."""
+
+
+class NameClashError(PermanentIRODSError):
+    """An object or collection of that name is in the way."""
+
+
+class IngestError(RodrunnerError):
+    """An ingest could not finish."""
+
+
+class IngestVerificationError(IngestError):
+    """A stored object differs from its local file."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` is worth retrying."""
+    return isinstance(exc, TransientIRODSError)

@@ -1,0 +1,1 @@
+"""rodrunnerd: watch the sequencer share and submit one ingest per completed run."""

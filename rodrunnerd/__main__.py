@@ -1,0 +1,5 @@
+"""``python -m rodrunnerd``."""
+
+from rodrunnerd.cli import main
+
+raise SystemExit(main())
