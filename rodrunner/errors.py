@@ -18,7 +18,8 @@ do by the branch, never by the message::
     │       ├── ChecksumMismatchError
     │       └── NameClashError       an object or collection is in the way
     └── IngestError                  an ingest could not finish
-        └── IngestVerificationError  a stored object differs from the local file
+        ├── IngestVerificationError  a stored object differs from the local file
+        └── ManifestError            a stored run manifest cannot be read
 
 ``is_transient(exc)`` is the only predicate retry policies use.
 """
@@ -110,6 +111,10 @@ class IngestError(RodrunnerError):
 
 class IngestVerificationError(IngestError):
     """A stored object differs from its local file."""
+
+
+class ManifestError(IngestError):
+    """A stored run manifest (``rodrunner.manifest.json``) cannot be read."""
 
 
 def is_transient(exc: BaseException) -> bool:
