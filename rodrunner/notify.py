@@ -1,0 +1,119 @@
+"""Tell people about ingests through apprise (mail, chat, ...).
+
+A failed ingest is announced when ``notifications.on_failure`` is set (the default), a
+successful one when ``notifications.on_success`` is set. The message names the run, the
+cause and the iRODS path; every configured secret is scrubbed from it before it leaves.
+Sending never raises: a notification that cannot be delivered is logged as
+``notify.failed`` and the ingest's outcome stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import apprise
+import structlog
+from pydantic import SecretStr
+
+from rodrunner.config import AppConfig
+
+log = structlog.get_logger()
+
+REDACTED = "**********"
+
+
+def _secrets(config: AppConfig) -> list[str]:
+    values: list[SecretStr | None] = [
+        config.irods.password,
+        config.api.token,
+        *config.notifications.urls,
+    ]
+    return [v.get_secret_value() for v in values if v is not None and v.get_secret_value()]
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret replaced by ``**********`` (longest first)."""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    return text
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover - the loop always returns
+
+
+def format_message(summary: Mapping[str, Any]) -> tuple[str, str]:
+    """The (title, body) announcing an ingest summary (see ``ingest_run``'s return value)."""
+    run = summary.get("run_id") or summary.get("run_dir") or "unknown run"
+    status = summary.get("status") or ("complete" if summary.get("success") else "failed")
+    irods_path = summary.get("irods_path") or "(not planned)"
+    if summary.get("success"):
+        title = f"rodrunner: run {run} {status}"
+    else:
+        title = f"rodrunner: ingest of run {run} FAILED"
+    lines = [
+        f"Run: {run}",
+        f"Run folder: {summary.get('run_dir', '')}",
+        f"Sequencer type: {summary.get('sequencer_type') or ''}",
+        f"Status: {status}",
+        f"iRODS path: {irods_path}",
+        f"Files: {summary.get('files', 0)}  Bytes: {_human_bytes(int(summary.get('bytes') or 0))}",
+    ]
+    if summary.get("seconds") is not None:
+        lines.append(f"Seconds: {float(summary['seconds']):.1f}")
+    if summary.get("flow_run_id"):
+        lines.append(f"Prefect flow run: {summary['flow_run_id']}")
+    if not summary.get("success"):
+        lines.append(f"Cause: {summary.get('error') or 'unknown'}")
+    return title, "\n".join(lines)
+
+
+def should_notify(config: AppConfig, success: bool) -> bool:
+    """Whether an ingest with this outcome is announced."""
+    n = config.notifications
+    if not n.urls:
+        return False
+    return n.on_success if success else n.on_failure
+
+
+def notify_ingest(summary: Mapping[str, Any], config: AppConfig) -> bool:
+    """Announce an ingest summary if configured; returns whether a message was delivered."""
+    success = bool(summary.get("success"))
+    if not should_notify(config, success):
+        return False
+    secrets = _secrets(config)
+    title, body = format_message(summary)
+    title, body = scrub(title, secrets), scrub(body, secrets)
+    sender = apprise.Apprise()
+    for index, url in enumerate(config.notifications.urls):
+        if not sender.add(url.get_secret_value()):
+            log.warning(
+                "notify.bad_url",
+                url_index=index,
+                hint=f"check notifications.urls[{index}] against apprise's URL syntax",
+            )
+    if len(sender) == 0:
+        return False
+    try:
+        delivered = bool(
+            sender.notify(
+                title=title,
+                body=body,
+                notify_type=apprise.NotifyType.SUCCESS if success else apprise.NotifyType.FAILURE,
+            )
+        )
+    except Exception as exc:  # apprise plugins may raise anything; never fail the ingest
+        log.warning("notify.failed", run_id=summary.get("run_id"), error=type(exc).__name__)
+        return False
+    if delivered:
+        log.info("notify.sent", run_id=summary.get("run_id"), success=success)
+    else:
+        log.warning("notify.failed", run_id=summary.get("run_id"), error="not delivered")
+    return delivered

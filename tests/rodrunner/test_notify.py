@@ -1,0 +1,112 @@
+"""Notifications through apprise, delivered to a real local SMTP server."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from rodrunner.config import AppConfig
+from rodrunner.notify import format_message, notify_ingest
+
+
+@dataclass
+class _Inbox:
+    port: int
+    messages: list[email.message.EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.messages.append(msg)  # type: ignore[arg-type]
+        return "250 OK"
+
+    def text(self, index: int = 0) -> str:
+        msg = self.messages[index]
+        part = msg.get_body(preferencelist=("plain",))
+        assert part is not None
+        return f"{msg['Subject']}\n{part.get_content()}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def inbox() -> Iterator[_Inbox]:
+    """A real SMTP server on 127.0.0.1 collecting what it receives."""
+    box = _Inbox(port=_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+def _config(port: int, **notifications: object) -> AppConfig:
+    url = f"mailto://127.0.0.1:{port}?from=rodrunner@example.org&to=ops@example.org&mode=insecure"
+    return AppConfig(
+        irods={"password": "s3cret-pw"},  # type: ignore[arg-type]
+        notifications={"urls": [url], **notifications},  # type: ignore[arg-type]
+    )
+
+
+FAILED = {
+    "run_id": "200101_A00001_0001_AHXXXXXXX",
+    "run_dir": "/seq/novaseq/200101_A00001_0001_AHXXXXXXX",
+    "sequencer_type": "novaseq",
+    "irods_path": "/tempZone/home/rods/sequencer/novaseq/200101_A00001_0001_AHXXXXXXX",
+    "success": False,
+    "status": "failed",
+    "error": "checksum of Data/x.cbcl differs; password was s3cret-pw",
+    "files": 10,
+    "bytes": 2048,
+    "seconds": 1.5,
+}
+
+
+def test_failure_mail_names_run_cause_and_path_not_secret(inbox: _Inbox) -> None:
+    """A failed ingest sends one mail naming run, cause and iRODS path, without the password."""
+    assert notify_ingest(FAILED, _config(inbox.port))
+    assert len(inbox.messages) == 1
+    text = inbox.text()
+    assert "200101_A00001_0001_AHXXXXXXX" in text
+    assert "FAILED" in text
+    assert "checksum of Data/x.cbcl differs" in text
+    assert FAILED["irods_path"] in text
+    assert "s3cret-pw" not in text
+
+
+def test_success_is_quiet_unless_configured(inbox: _Inbox) -> None:
+    """A successful ingest is announced only with notifications.on_success."""
+    ok = {**FAILED, "success": True, "status": "complete", "error": None}
+    assert not notify_ingest(ok, _config(inbox.port))
+    assert inbox.messages == []
+    assert notify_ingest(ok, _config(inbox.port, on_success=True))
+    assert "complete" in inbox.text()
+
+
+def test_failure_quiet_when_switched_off(inbox: _Inbox) -> None:
+    """notifications.on_failure=false sends nothing for a failure."""
+    assert not notify_ingest(FAILED, _config(inbox.port, on_failure=False))
+    assert inbox.messages == []
+
+
+def test_unreachable_server_does_not_raise() -> None:
+    """A mail server that is down makes notify_ingest return False, not raise."""
+    assert not notify_ingest(FAILED, _config(_free_port()))
+
+
+def test_message_without_error_says_unknown() -> None:
+    """A failure summary lacking an error still says what is known."""
+    title, body = format_message({"run_dir": "/seq/x", "success": False})
+    assert "/seq/x" in title
+    assert "Cause: unknown" in body
