@@ -1,0 +1,1 @@
+"""The iRODS client: the only package that imports python-irodsclient."""
