@@ -1,0 +1,636 @@
+"""GenQuery1 (``GEN_QUERY_AN`` 702) for the iRODS sandbox.
+
+Pure part (no I/O): :func:`parse_condition` turns one ``svalue`` such as ``"like '/z/home%'"``
+into predicates, :func:`build_sql` turns a :class:`GenQuery` into one parameterised SQL statement
+over the sandbox catalog, :func:`render_out` writes a ``GenQueryOut_PI`` exactly as iRODS 5.0.2
+does (column-major, 50 ``SqlResult_PI`` slots, ``reslen`` = longest value + 1, at least 50).
+Every literal from the client travels as an SQL parameter; only identifiers from the fixed
+:data:`COLUMNS` table are written into the SQL text.
+
+I/O part: :class:`GenQueryEngine` runs a query on an ``sqlite3`` connection and keeps the
+continuation cursors (``continueInx``). Cursors are shared by all connections of one server,
+because python-irodsclient may close a query on another pooled connection than the one that
+opened it (see the traces).
+
+Semantics reproduced from the server: DISTINCT unless ``NO_DISTINCT``; rows ordered by the
+``ORDER_BY``/``ORDER_BY_DESC`` columns first, then by every selected column in order;
+aggregates (MIN/MAX/SUM/AVG/COUNT) group by the other selected columns; ``UPPER_CASE_WHERE``
+compares ``upper(column)``; no rows is ``CAT_NO_ROWS_FOUND``; ``maxRows`` 0 closes a cursor.
+Not reproduced: ACL filtering (the sandbox has no ACLs; every user sees everything).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+import threading
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from rodrunner.sandbox.protocol import Node, SandboxError, escape
+
+CAT_NO_ROWS_FOUND = -808000
+CAT_UNKNOWN_TABLE = -806000
+CAT_INVALID_ARGUMENT = -816000
+INPUT_ARG_NOT_WELL_FORMED_ERR = -311000
+
+MAX_SQL_ATTR = 50
+MIN_RESLEN = 50
+
+# select option bits (irods/query.py query_number)
+SELECT_MIN, SELECT_MAX, SELECT_SUM, SELECT_AVG, SELECT_COUNT = 2, 3, 4, 5, 6
+ORDER_BY = 0x400
+ORDER_BY_DESC = 0x800
+# GenQueryInp options
+RETURN_TOTAL_ROW_COUNT = 0x20
+NO_DISTINCT = 0x40
+AUTO_CLOSE = 0x100
+UPPER_CASE_WHERE = 0x200
+
+_AGGREGATES = {
+    SELECT_MIN: "min",
+    SELECT_MAX: "max",
+    SELECT_SUM: "sum",
+    SELECT_AVG: "avg",
+    SELECT_COUNT: "count",
+}
+
+
+@dataclass(frozen=True)
+class Col:
+    """One GenQuery column: the table alias it lives in, its SQL expression and its kind."""
+
+    table: str
+    expr: str
+    kind: str = "str"  # str | int | time
+
+
+# Table aliases: C colls, D data, DM/CM/UM meta of data/colls/users (through objt_meta),
+# U users, R the one resource, Z the one zone.
+COLUMNS: dict[int, Col] = {
+    # Zone
+    101: Col("Z", "Z.zone_id", "int"),
+    102: Col("Z", "Z.zone_name"),
+    103: Col("Z", "Z.zone_type"),
+    # User
+    201: Col("U", "U.user_id", "int"),
+    202: Col("U", "U.user_name"),
+    203: Col("U", "U.user_type_name"),
+    204: Col("U", "U.zone_name"),
+    206: Col("U", "U.user_info"),
+    207: Col("U", "U.user_comment"),
+    208: Col("U", "U.create_ts", "time"),
+    209: Col("U", "U.modify_ts", "time"),
+    # Resource
+    301: Col("R", "R.resc_id", "int"),
+    302: Col("R", "R.resc_name"),
+    303: Col("R", "R.zone_name"),
+    304: Col("R", "R.resc_type_name"),
+    305: Col("R", "'cache'"),
+    306: Col("R", "R.resc_net"),
+    307: Col("R", "R.resc_def_path"),
+    308: Col("R", "''"),
+    310: Col("R", "''"),
+    311: Col("R", "R.create_ts", "time"),
+    312: Col("R", "R.modify_ts", "time"),
+    313: Col("R", "''"),
+    314: Col("R", "''"),
+    315: Col("R", "''"),
+    316: Col("R", "''"),
+    317: Col("R", "''"),
+    318: Col("R", "''"),
+    # DataObject
+    401: Col("D", "D.data_id", "int"),
+    402: Col("D", "D.coll_id", "int"),
+    403: Col("D", "D.data_name"),
+    404: Col("D", "D.data_repl_num", "int"),
+    405: Col("D", "D.data_version"),
+    406: Col("D", "D.data_type_name"),
+    407: Col("D", "D.data_size", "int"),
+    409: Col("D", "D.resc_name"),
+    410: Col("D", "D.data_path"),
+    411: Col("D", "D.data_owner_name"),
+    412: Col("D", "D.data_owner_zone"),
+    413: Col("D", "D.data_is_dirty", "int"),
+    414: Col("D", "D.data_status"),
+    415: Col("D", "D.data_checksum"),
+    416: Col("D", "D.data_expiry_ts", "time"),
+    417: Col("D", "D.data_map_id", "int"),
+    418: Col("D", "D.data_comments"),
+    419: Col("D", "D.create_ts", "time"),
+    420: Col("D", "D.modify_ts", "time"),
+    422: Col("D", "D.resc_hier"),
+    423: Col("D", "D.resc_id", "int"),
+    424: Col("D", "coalesce(D.access_ts, D.create_ts)", "time"),
+    # Collection
+    500: Col("C", "C.coll_id", "int"),
+    501: Col("C", "C.coll_name"),
+    502: Col("C", "C.parent_coll_name"),
+    503: Col("C", "C.owner_name"),
+    504: Col("C", "C.owner_zone"),
+    505: Col("C", "'0'"),
+    506: Col("C", "C.coll_inheritance"),
+    507: Col("C", "C.coll_info2"),
+    508: Col("C", "C.create_ts", "time"),
+    509: Col("C", "C.modify_ts", "time"),
+    # DataObjectMeta
+    600: Col("DM", "DM.meta_attr_name"),
+    601: Col("DM", "DM.meta_attr_value"),
+    602: Col("DM", "DM.meta_attr_unit"),
+    603: Col("DM", "DM.meta_id", "int"),
+    604: Col("DM", "DM.create_ts", "time"),
+    605: Col("DM", "DM.modify_ts", "time"),
+    # CollectionMeta
+    610: Col("CM", "CM.meta_attr_name"),
+    611: Col("CM", "CM.meta_attr_value"),
+    612: Col("CM", "CM.meta_attr_unit"),
+    613: Col("CM", "CM.meta_id", "int"),
+    614: Col("CM", "CM.create_ts", "time"),
+    615: Col("CM", "CM.modify_ts", "time"),
+    # UserMeta
+    640: Col("UM", "UM.meta_attr_name"),
+    641: Col("UM", "UM.meta_attr_value"),
+    642: Col("UM", "UM.meta_attr_unit"),
+    643: Col("UM", "UM.meta_id", "int"),
+    644: Col("UM", "UM.create_ts", "time"),
+    645: Col("UM", "UM.modify_ts", "time"),
+}
+
+
+@dataclass(frozen=True)
+class Site:
+    """The catalog facts that are not rows: the local zone."""
+
+    zone: str = "tempZone"
+    zone_id: int = 9000
+
+
+@dataclass(frozen=True)
+class GenQuery:
+    """A parsed ``GenQueryInp_PI``."""
+
+    select: tuple[tuple[int, int], ...]
+    conditions: tuple[tuple[int, str], ...] = ()
+    max_rows: int = 500
+    continue_index: int = 0
+    offset: int = 0
+    options: int = 0
+    keywords: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """One comparison: ``op`` is an SQL operator we spell, ``values`` are client literals."""
+
+    op: str
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SqlQuery:
+    """Parameterised SQL plus the GenQuery columns its result columns answer."""
+
+    sql: str
+    params: tuple[str, ...]
+    columns: tuple[int, ...]
+
+
+# ----------------------------------------------------------------------------- conditions
+
+_OPS = ("not like", "like", "not in", "in", "not between", "between", "<>", "!=", "<=", ">=")
+_OPS_ALL = (*_OPS, "<", ">", "=")
+_SINGLE = {"like", "not like", "<>", "!=", "<=", ">=", "<", ">", "="}
+
+
+def _tokens(text: str) -> list[str]:
+    """Split a condition into quoted literals (kept with their quotes) and bare words.
+
+    A quote opens a literal that ends at the next quote followed by the end, a blank, a comma,
+    a closing parenthesis or ``|``/``&``: iRODS clients do not escape quotes inside values.
+    """
+    out: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch == "'":
+            j = i + 1
+            while True:
+                k = text.find("'", j)
+                if k < 0:
+                    raise SandboxError(
+                        INPUT_ARG_NOT_WELL_FORMED_ERR, f"unterminated quote in condition {text!r}"
+                    )
+                if k + 1 >= n or text[k + 1] in " \t,)|&":
+                    break
+                j = k + 1
+            out.append(text[i : k + 1])
+            i = k + 1
+        elif ch in "(),":
+            out.append(ch)
+            i += 1
+        elif text.startswith("||", i) or text.startswith("&&", i):
+            out.append(text[i : i + 2])
+            i += 2
+        else:
+            j = i
+            while j < n and not text[j].isspace() and text[j] not in "'(),":
+                if text.startswith("||", j) or text.startswith("&&", j):
+                    break
+                j += 1
+            out.append(text[i:j])
+            i = j
+    return out
+
+
+def _literal(token: str) -> str:
+    if len(token) >= 2 and token[0] == "'" and token[-1] == "'":
+        return token[1:-1]
+    return token
+
+
+def _take_op(tokens: list[str], pos: int) -> tuple[str, int]:
+    first = tokens[pos].lower() if pos < len(tokens) else ""
+    if first == "not" and pos + 1 < len(tokens):
+        second = tokens[pos + 1].lower()
+        if second in ("like", "in", "between"):
+            return f"not {second}", pos + 2
+    for op in _OPS_ALL:
+        if first == op:
+            return op, pos + 1
+    # an operator glued to its literal (e.g. "='x'" is split by the tokenizer as "=" "'x'")
+    raise SandboxError(
+        INPUT_ARG_NOT_WELL_FORMED_ERR,
+        f"unknown operator {tokens[pos] if pos < len(tokens) else ''!r} in condition",
+    )
+
+
+def _parse_one(tokens: list[str], pos: int) -> tuple[Predicate, int]:
+    op, pos = _take_op(tokens, pos)
+    if op in ("in", "not in"):
+        if pos >= len(tokens) or tokens[pos] != "(":
+            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs a list '(...)'")
+        pos += 1
+        values: list[str] = []
+        while pos < len(tokens) and tokens[pos] != ")":
+            if tokens[pos] != ",":
+                values.append(_literal(tokens[pos]))
+            pos += 1
+        if pos >= len(tokens) or not values:
+            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"bad '{op}' list")
+        return Predicate(op, tuple(values)), pos + 1
+    if op in ("between", "not between"):
+        if pos + 1 >= len(tokens):
+            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs two values")
+        low, high = tokens[pos], tokens[pos + 1]
+        if high.lower() == "and" and pos + 2 < len(tokens):
+            high = tokens[pos + 2]
+            pos += 1
+        return Predicate(op, (_literal(low), _literal(high))), pos + 2
+    if pos >= len(tokens) or tokens[pos] in ("||", "&&", "(", ")", ","):
+        raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs a value")
+    return Predicate("<>" if op == "!=" else op, (_literal(tokens[pos]),)), pos + 1
+
+
+def parse_condition(text: str) -> list[list[Predicate]]:
+    """Parse one condition into OR-groups of AND-ed predicates.
+
+    ``"= 'a' || = 'b'"`` is ``[[=a], [=b]]``; ``"> '1' && < '5'"`` is ``[[>1, <5]]``.
+    """
+    tokens = _tokens(text)
+    if not tokens:
+        raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, "empty condition")
+    groups: list[list[Predicate]] = [[]]
+    pos = 0
+    while True:
+        pred, pos = _parse_one(tokens, pos)
+        groups[-1].append(pred)
+        if pos >= len(tokens):
+            return groups
+        joiner = tokens[pos]
+        if joiner == "||":
+            groups.append([])
+        elif joiner != "&&":
+            raise SandboxError(
+                INPUT_ARG_NOT_WELL_FORMED_ERR, f"unexpected {joiner!r} in condition {text!r}"
+            )
+        pos += 1
+
+
+def like_to_glob(pattern: str) -> str:
+    """A PostgreSQL LIKE pattern (``%``, ``_``, backslash escapes) as an SQLite GLOB pattern."""
+    out: list[str] = []
+    chars = iter(pattern)
+    for ch in chars:
+        if ch == "\\":
+            nxt = next(chars, "\\")
+            out.append(_glob_literal(nxt))
+        elif ch == "%":
+            out.append("*")
+        elif ch == "_":
+            out.append("?")
+        else:
+            out.append(_glob_literal(ch))
+    return "".join(out)
+
+
+def _glob_literal(ch: str) -> str:
+    return f"[{ch}]" if ch in "*?[" else ch
+
+
+def _predicate_sql(expr: str, pred: Predicate, params: list[str]) -> str:
+    params.extend(pred.values)
+    if pred.op in ("in", "not in"):
+        marks = ",".join("?" * len(pred.values))
+        return f"{expr} {pred.op.upper()} ({marks})"
+    if pred.op in ("between", "not between"):
+        return f"{expr} {pred.op.upper()} ? AND ?"
+    if pred.op in ("like", "not like"):
+        # SQLite's LIKE ignores case; iRODS (PostgreSQL) does not: GLOB is case-sensitive.
+        params[-1] = like_to_glob(params[-1])
+        return f"{expr} {'NOT GLOB' if pred.op == 'not like' else 'GLOB'} ?"
+    return f"{expr} {pred.op} ?"
+
+
+def condition_sql(expr: str, text: str, params: list[str]) -> str:
+    """SQL for one condition on ``expr``; literals are appended to ``params``."""
+    groups = parse_condition(text)
+    ors = [" AND ".join(_predicate_sql(expr, p, params) for p in g) for g in groups]
+    return ors[0] if len(ors) == 1 else "(" + " OR ".join(f"({o})" for o in ors) + ")"
+
+
+# ----------------------------------------------------------------------------- SQL
+
+
+def _tables_needed(columns: Iterable[int]) -> set[str]:
+    tables: set[str] = set()
+    for inx in columns:
+        col = COLUMNS.get(inx)
+        if col is None:
+            raise SandboxError(CAT_UNKNOWN_TABLE, f"GenQuery column {inx} is not supported")
+        tables.add(col.table)
+    if "DM" in tables:
+        tables.add("D")
+    if "CM" in tables:
+        tables.add("C")
+    if "UM" in tables:
+        tables.add("U")
+    return tables
+
+
+def _from_clause(tables: set[str], site: Site, params: list[str]) -> str:
+    parts: list[str] = []
+
+    def meta(alias: str, key: str) -> str:
+        return (
+            f"JOIN objt_meta {alias}_om ON {alias}_om.object_id = {key} "
+            f"JOIN meta {alias} ON {alias}.meta_id = {alias}_om.meta_id"
+        )
+
+    if "D" in tables:
+        parts.append("data D")
+        if "C" in tables:
+            parts.append("JOIN colls C ON C.coll_id = D.coll_id")
+    elif "C" in tables:
+        parts.append("colls C")
+    if "DM" in tables:
+        parts.append(meta("DM", "D.data_id"))
+    if "CM" in tables:
+        parts.append(meta("CM", "C.coll_id"))
+    if "U" in tables:
+        if "D" in tables:
+            parts.append("JOIN users U ON U.user_name = D.data_owner_name")
+        elif "C" in tables:
+            parts.append("JOIN users U ON U.user_name = C.owner_name")
+        else:
+            parts.append("users U")
+        if "UM" in tables:
+            parts.append(meta("UM", "U.user_id"))
+    if "R" in tables:
+        on = " ON R.resc_id = D.resc_id" if "D" in tables else " ON 1"
+        parts.append(f"JOIN resources R{on}" if parts else "resources R")
+    if "Z" in tables:
+        zone = "(SELECT ? AS zone_id, ? AS zone_name, 'local' AS zone_type) Z"
+        params.extend([str(site.zone_id), site.zone])
+        parts.append(("JOIN " if parts else "") + zone + (" ON 1" if len(parts) > 0 else ""))
+    return " ".join(parts)
+
+
+def build_sql(query: GenQuery, site: Site | None = None) -> SqlQuery:
+    """The one SQL statement answering ``query`` (without LIMIT/OFFSET)."""
+    site = site or Site()
+    if not query.select:
+        raise SandboxError(CAT_INVALID_ARGUMENT, "GenQuery with an empty select list")
+    select_cols = [inx for inx, _ in query.select]
+    tables = _tables_needed([*select_cols, *(inx for inx, _ in query.conditions)])
+    from_params: list[str] = []
+    from_sql = _from_clause(tables, site, from_params)
+
+    exprs: list[str] = []
+    group_by: list[str] = []
+    order_first: list[str] = []
+    order_rest: list[str] = []
+    has_aggregate = False
+    for inx, flags in query.select:
+        expr = COLUMNS[inx].expr
+        func = _AGGREGATES.get(flags & 0x3F)
+        if func is not None:
+            has_aggregate = True
+            out = f"{func}({expr})"
+        else:
+            out = expr
+            group_by.append(expr)
+            order_rest.append(expr)
+        exprs.append(out)
+        if flags & ORDER_BY_DESC:
+            order_first.append(f"{out} DESC")
+        elif flags & ORDER_BY:
+            order_first.append(out)
+
+    where_params: list[str] = []
+    where: list[str] = []
+    upper = bool(query.options & UPPER_CASE_WHERE)
+    for inx, text in query.conditions:
+        expr = COLUMNS[inx].expr
+        where.append(condition_sql(f"upper({expr})" if upper else expr, text, where_params))
+
+    distinct = "" if query.options & NO_DISTINCT else "DISTINCT "
+    sql = f"SELECT {distinct}{', '.join(exprs)} FROM {from_sql}"  # noqa: S608 - identifiers come from COLUMNS only; literals are parameters
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    if has_aggregate and group_by:
+        sql += " GROUP BY " + ", ".join(group_by)
+    order = order_first + [e for e in order_rest if e not in order_first]
+    if order:
+        sql += " ORDER BY " + ", ".join(order)
+    return SqlQuery(sql, tuple(from_params + where_params), tuple(select_cols))
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def format_value(inx: int, value: object) -> str:
+    """A catalog value as the server writes it (times as 11-digit epoch strings)."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    text = str(value)
+    if COLUMNS[inx].kind == "time" and text.isdigit():
+        return text.zfill(11)
+    return text
+
+
+def _reslen(values: Sequence[str]) -> int:
+    return max((len(v.encode()) + 1 for v in values), default=0)
+
+
+def render_out(
+    columns: Sequence[int],
+    rows: Sequence[Sequence[str]],
+    *,
+    continue_index: int = 0,
+    total_row_count: int = 0,
+) -> bytes:
+    """A ``GenQueryOut_PI`` body: one ``SqlResult_PI`` per column, padded to 50 slots."""
+    lines = [
+        "<GenQueryOut_PI>",
+        f"<rowCnt>{len(rows)}</rowCnt>",
+        f"<attriCnt>{len(columns) if rows else 0}</attriCnt>",
+        f"<continueInx>{continue_index}</continueInx>",
+        f"<totalRowCount>{total_row_count}</totalRowCount>",
+    ]
+    shown = columns if rows else ()
+    by_col = [[row[i] for row in rows] for i in range(len(shown))]
+    common = max(
+        [MIN_RESLEN]
+        + [_reslen(vals) for inx, vals in zip(shown, by_col, strict=True) if inx != 422]
+    )
+    for inx, vals in zip(shown, by_col, strict=True):
+        reslen = _reslen(vals) if inx == 422 else common
+        lines += ["<SqlResult_PI>", f"<attriInx>{inx}</attriInx>", f"<reslen>{reslen}</reslen>"]
+        lines += [f"<value>{escape(v)}</value>" for v in vals]
+        lines.append("</SqlResult_PI>")
+    for _ in range(MAX_SQL_ATTR - len(shown)):
+        lines += [
+            "<SqlResult_PI>",
+            "<attriInx>0</attriInx>",
+            "<reslen>0</reslen>",
+            "</SqlResult_PI>",
+        ]
+    lines.append("</GenQueryOut_PI>")
+    return ("\n".join(lines) + "\n").encode()
+
+
+# ----------------------------------------------------------------------------- engine (I/O)
+
+
+@dataclass
+class _Cursor:
+    sql: SqlQuery
+    next_offset: int
+
+
+@dataclass(frozen=True)
+class GenQueryResult:
+    """What to send back: the status for ``intInfo`` and the ``GenQueryOut_PI`` body."""
+
+    status: int
+    body: bytes
+
+
+class GenQueryEngine:
+    """Runs GenQueries on the catalog and keeps continuation cursors for all connections."""
+
+    MAX_CURSORS = 256
+
+    def __init__(self, site: Site | None = None) -> None:
+        self.site = site or Site()
+        self._cursors: OrderedDict[int, _Cursor] = OrderedDict()
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    def _store(self, cursor: _Cursor) -> int:
+        with self._lock:
+            inx = next(self._ids)
+            self._cursors[inx] = cursor
+            while len(self._cursors) > self.MAX_CURSORS:
+                self._cursors.popitem(last=False)
+            return inx
+
+    def _take(self, inx: int) -> _Cursor | None:
+        with self._lock:
+            return self._cursors.pop(inx, None)
+
+    def run(self, db: sqlite3.Connection, query: GenQuery) -> GenQueryResult:
+        """Answer one ``GenQueryInp_PI`` (first page, next page or close)."""
+        if query.continue_index > 0:
+            cursor = self._take(query.continue_index)
+            if query.max_rows <= 0:
+                return GenQueryResult(0, render_out((), ()))
+            if cursor is None:
+                return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
+            sql, offset = cursor.sql, cursor.next_offset
+        else:
+            if query.max_rows <= 0:
+                return GenQueryResult(0, render_out((), ()))
+            sql, offset = build_sql(query, self.site), max(query.offset, 0)
+        total = 0
+        if query.options & RETURN_TOTAL_ROW_COUNT:
+            total = int(
+                db.execute(f"SELECT count(*) FROM ({sql.sql})", sql.params).fetchone()[0]  # noqa: S608 - built by build_sql
+            )
+        try:
+            raw = db.execute(
+                f"{sql.sql} LIMIT ? OFFSET ?", (*sql.params, query.max_rows + 1, offset)
+            ).fetchall()
+        except sqlite3.Error as exc:  # a value the catalog cannot compare, e.g. a bad pattern
+            raise SandboxError(CAT_INVALID_ARGUMENT, f"GenQuery failed: {exc}") from exc
+        more = len(raw) > query.max_rows
+        rows = [
+            [format_value(inx, v) for inx, v in zip(sql.columns, row, strict=True)]
+            for row in raw[: query.max_rows]
+        ]
+        if not rows:
+            return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
+        continue_index = 0
+        if more and not query.options & AUTO_CLOSE:
+            continue_index = self._store(_Cursor(sql, offset + query.max_rows))
+        return GenQueryResult(
+            0,
+            render_out(sql.columns, rows, continue_index=continue_index, total_row_count=total),
+        )
+
+
+def _pairs(node: Node | None, key: str, value: str) -> list[tuple[str, str]]:
+    if node is None:
+        return []
+    keys = [k.text for k in node.findall(key)]
+    values = [v.text for v in node.findall(value)]
+    return list(zip(keys, values, strict=False))
+
+
+def query_from_node(node: Node) -> GenQuery:
+    """A :class:`GenQuery` from a parsed ``GenQueryInp_PI``."""
+    try:
+        select = tuple(
+            (int(i), int(v)) for i, v in _pairs(node.find("InxIvalPair_PI"), "inx", "ivalue")
+        )
+        conditions = tuple(
+            (int(i), v) for i, v in _pairs(node.find("InxValPair_PI"), "inx", "svalue")
+        )
+    except ValueError as exc:
+        raise SandboxError(
+            INPUT_ARG_NOT_WELL_FORMED_ERR, "GenQuery column is not a number"
+        ) from exc
+    return GenQuery(
+        select=select,
+        conditions=conditions,
+        max_rows=node.int("maxRows", 500),
+        continue_index=node.int("continueInx"),
+        offset=node.int("partialStartIndex"),
+        options=node.int("options"),
+        keywords=node.kvp(),
+    )
