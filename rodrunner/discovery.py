@@ -1,0 +1,311 @@
+"""Discovery: every entry at the top of a sequencer root, with its state.
+
+Looks only at the top level of the root (one ``os.scandir``) and at the few files the
+completion rules name inside each run folder; never walks a run folder. The profile of a
+folder comes, cheapest first, from its name (``YYMMDD_<instrument>_...``, PacBio ``r84…``
+run folders, MinKNOW run folders), then from the names at its top level (AVITI
+``RunParameters.json``, ONT ``final_summary_*.txt``, PacBio cell folders), then from the
+content of its RunInfo/RunParameters through :mod:`rodrunner.parsers.detect`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import structlog
+
+from rodrunner.completion import (
+    DEFAULT_SKIP_FILE,
+    DEFAULT_TRIGGER_FILE,
+    Completion,
+    evaluate_completion,
+)
+from rodrunner.errors import ConfigError, RodrunnerError
+from rodrunner.profiles import (
+    PROFILES,
+    SequencerProfile,
+    get_profile,
+    profile_for_instrument_prefix,
+    with_indicator,
+)
+
+log = structlog.get_logger()
+
+EntryState = Literal["complete", "in_progress", "skipped", "not_a_run"]
+
+ILLUMINA_NAME = re.compile(r"^(?:\d{6}|\d{8})_(?P<prefix>[A-Za-z]+(?:-[A-Za-z]+)?)\d+_")
+PACBIO_RUN_NAME = re.compile(r"^r(?:54|64|84)\d+[a-z]?_\d{8}_\d{6}")
+PACBIO_CELL_NAME = re.compile(r"^\d+_[A-H]\d{2}$")
+NANOPORE_RUN_NAME = re.compile(r"^\d{8}_\d{4}_[A-Za-z0-9-]+_[A-Za-z0-9]+_[0-9a-f]{8}$")
+
+_CONTENT_FILES = ("RunInfo.xml", "RunParameters.xml", "runParameters.xml")
+_MAX_CONTENT_BYTES = 4 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class RunEntry:
+    """One entry of a sequencer root (for PacBio: one SMRT cell) and what it is."""
+
+    run_dir: Path
+    run_id: str
+    sequencer_type: str | None
+    state: EntryState
+    reason: str
+    indicator: Path | None = None
+    indicator_mtime: float | None = None
+    forced: bool = False
+    trigger_mtime: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether the entry may be ingested now."""
+        return self.state == "complete"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data (paths as strings)."""
+        return {
+            "run_dir": str(self.run_dir),
+            "run_id": self.run_id,
+            "sequencer_type": self.sequencer_type,
+            "state": self.state,
+            "reason": self.reason,
+            "indicator": str(self.indicator) if self.indicator else None,
+            "indicator_mtime": self.indicator_mtime,
+            "forced": self.forced,
+            "trigger_mtime": self.trigger_mtime,
+        }
+
+
+def detect_from_name(name: str) -> str | None:
+    """The profile a folder name implies, or None. No I/O."""
+    if PACBIO_RUN_NAME.match(name):
+        return "pacbio"
+    if NANOPORE_RUN_NAME.match(name):
+        return "nanopore"
+    match = ILLUMINA_NAME.match(name)
+    if match:
+        profile = profile_for_instrument_prefix(match["prefix"].upper())
+        if profile is not None:
+            return profile.name
+    return None
+
+
+def _list_names(directory: str) -> list[str]:
+    try:
+        with os.scandir(directory) as entries:
+            return [e.name for e in entries]
+    except OSError:
+        return []
+
+
+def _cells(run_dir: str) -> list[str]:
+    try:
+        with os.scandir(run_dir) as entries:
+            return sorted(e.name for e in entries if PACBIO_CELL_NAME.match(e.name) and e.is_dir())
+    except OSError:
+        return []
+
+
+def _content_detector() -> Callable[[Mapping[str, bytes]], str] | None:
+    """The parsers' content-based detection, when that module is installed."""
+    try:
+        module = importlib.import_module("rodrunner.parsers.detect")
+    except ImportError:
+        return None
+    detect = getattr(module, "detect_sequencer_type", None)
+    return cast("Callable[[Mapping[str, bytes]], str] | None", detect)
+
+
+def detect_from_folder(run_dir: str | os.PathLike[str]) -> str | None:
+    """The profile of a folder from its top-level names and, last, its metadata content."""
+    path = os.fspath(run_dir)
+    names = _list_names(path)
+    name_set = set(names)
+    if "RunParameters.json" in name_set or "RunUploaded.json" in name_set:
+        return "aviti"
+    if any(n.startswith("final_summary_") and n.endswith(".txt") for n in names):
+        return "nanopore"
+    if any(PACBIO_CELL_NAME.match(n) for n in names) and _cells(path):
+        return "pacbio"
+    files: dict[str, bytes] = {}
+    for name in names:
+        if name in _CONTENT_FILES or name.lower() in {"runinfo.xml", "runparameters.xml"}:
+            try:
+                with open(os.path.join(path, name), "rb") as fh:
+                    files[name] = fh.read(_MAX_CONTENT_BYTES)
+            except OSError:
+                continue
+    if not files:
+        return None
+    detect = _content_detector()
+    if detect is None:
+        return None
+    try:
+        detected = detect(files)
+    except RodrunnerError:
+        return None
+    return detected if detected in PROFILES else None
+
+
+def _has_marker(run_dir: str, profile: SequencerProfile) -> bool:
+    """Whether the folder holds one of the profile's metadata files (literal names only)."""
+    for name in profile.metadata_files:
+        if "*" not in name and os.path.exists(os.path.join(run_dir, name)):
+            return True
+    return False
+
+
+def _entry(run_dir: str, run_id: str, sequencer_type: str | None, verdict: Completion) -> RunEntry:
+    return RunEntry(
+        run_dir=Path(run_dir),
+        run_id=run_id,
+        sequencer_type=sequencer_type,
+        state=verdict.state,
+        reason=verdict.reason,
+        indicator=verdict.indicator,
+        indicator_mtime=verdict.indicator_mtime,
+        forced=verdict.forced,
+        trigger_mtime=verdict.trigger_mtime,
+    )
+
+
+def _not_a_run(run_dir: str, name: str, reason: str, sequencer_type: str | None) -> RunEntry:
+    return RunEntry(Path(run_dir), name, sequencer_type, "not_a_run", reason)
+
+
+def classify_folder(
+    run_dir: str | os.PathLike[str],
+    sequencer_type: str | None = None,
+    *,
+    completion_indicator: str | None = None,
+    trigger_file: str = DEFAULT_TRIGGER_FILE,
+    skip_file: str = DEFAULT_SKIP_FILE,
+    now: float | None = None,
+) -> list[RunEntry]:
+    """The entries of one folder at the top of a root: one, or one per PacBio SMRT cell."""
+    path = os.path.abspath(os.fspath(run_dir))
+    name = os.path.basename(path)
+    name_type = detect_from_name(name)
+    type_name = sequencer_type or name_type or detect_from_folder(path)
+    if type_name is None:
+        return [
+            _not_a_run(
+                path,
+                name,
+                "no sequencer profile recognises this folder; "
+                "pass the type (scan --type, sequencer.types) if it is a run",
+                None,
+            )
+        ]
+    profile = with_indicator(get_profile(type_name), completion_indicator)
+
+    def judge(unit: str) -> Completion:
+        return evaluate_completion(
+            unit, profile, trigger_file=trigger_file, skip_file=skip_file, now=now
+        )
+
+    if profile.run_unit == "smrt_cell":
+        cells = _cells(path)
+        if not cells:
+            if name_type != "pacbio":
+                return [
+                    _not_a_run(
+                        path, name, "no SMRT cell folders (like 1_A01); not a PacBio run", None
+                    )
+                ]
+            top = judge(path)
+            if top.state == "skipped":
+                return [_entry(path, name, type_name, top)]
+            return [
+                RunEntry(Path(path), name, type_name, "in_progress", "no SMRT cell folders yet")
+            ]
+        if skip_file and os.path.exists(os.path.join(path, skip_file)):
+            skipped = Completion("skipped", f"{skip_file} present in the run folder")
+            return [_entry(os.path.join(path, c), f"{name}_{c}", type_name, skipped) for c in cells]
+        return [
+            _entry(os.path.join(path, c), f"{name}_{c}", type_name, judge(os.path.join(path, c)))
+            for c in cells
+        ]
+
+    verdict = judge(path)
+    if (
+        verdict.state == "in_progress"
+        and verdict.indicator is None
+        and name_type is None
+        and sequencer_type is not None
+        and not _has_marker(path, profile)
+    ):
+        wanted = " or ".join((*profile.metadata_files[:1], *profile.completion_indicators))
+        return [
+            _not_a_run(
+                path,
+                name,
+                f"no {wanted}; not a {type_name} run folder",
+                type_name,
+            )
+        ]
+    return [_entry(path, name, type_name, verdict)]
+
+
+def find_sequencer_runs(
+    root_dir: str | os.PathLike[str],
+    sequencer_type: str | None = None,
+    *,
+    completion_indicator: str | None = None,
+    trigger_file: str = DEFAULT_TRIGGER_FILE,
+    skip_file: str = DEFAULT_SKIP_FILE,
+    now: float | None = None,
+) -> list[RunEntry]:
+    """Every entry at the top of ``root_dir`` with its state, sorted by path.
+
+    ``sequencer_type`` (a profile name) is used for every folder when given; otherwise each
+    folder's profile is detected. ``completion_indicator`` overrides the profile's rule.
+    Raises :class:`~rodrunner.errors.ConfigError` for an unknown type or a missing root.
+    """
+    if sequencer_type is not None:
+        get_profile(sequencer_type)  # fail fast on a typo
+    root = os.path.abspath(os.fspath(root_dir))
+    try:
+        with os.scandir(root) as it:
+            top = sorted((e.name, e.is_dir()) for e in it)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"sequencer root '{root}' does not exist; create it or fix sequencer.base_dir / "
+            "sequencer.types.<type>.root",
+            key="root",
+        ) from None
+    except NotADirectoryError:
+        raise ConfigError(f"sequencer root '{root}' is not a directory", key="root") from None
+
+    entries: list[RunEntry] = []
+    for name, is_dir in top:
+        path = os.path.join(root, name)
+        if name.startswith("."):
+            entries.append(_not_a_run(path, name, "hidden entry", None))
+        elif not is_dir:
+            entries.append(_not_a_run(path, name, "not a directory", None))
+        else:
+            entries.extend(
+                classify_folder(
+                    path,
+                    sequencer_type,
+                    completion_indicator=completion_indicator,
+                    trigger_file=trigger_file,
+                    skip_file=skip_file,
+                    now=now,
+                )
+            )
+    log.debug(
+        "scan.finished",
+        root=root,
+        sequencer_type=sequencer_type,
+        entries=len(entries),
+        complete=sum(e.complete for e in entries),
+    )
+    return entries
