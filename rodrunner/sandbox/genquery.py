@@ -24,16 +24,18 @@ from __future__ import annotations
 import itertools
 import sqlite3
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from rodrunner.sandbox.protocol import Node, SandboxError, escape
+from rodrunner.sandbox.server import Context, Reply, Request, Server, api
 
 CAT_NO_ROWS_FOUND = -808000
-CAT_UNKNOWN_TABLE = -806000
+CAT_UNKNOWN_TABLE = -823000
 CAT_INVALID_ARGUMENT = -816000
-INPUT_ARG_NOT_WELL_FORMED_ERR = -311000
+INPUT_ARG_NOT_WELL_FORMED_ERR = CAT_INVALID_ARGUMENT
 
 MAX_SQL_ATTR = 50
 MIN_RESLEN = 50
@@ -67,7 +69,7 @@ class Col:
 
 
 # Table aliases: C colls, D data, DM/CM/UM meta of data/colls/users (through objt_meta),
-# U users, R the one resource, Z the one zone.
+# RM of resources, U users, R resources, Z the one zone.
 COLUMNS: dict[int, Col] = {
     # Zone
     101: Col("Z", "Z.zone_id", "int"),
@@ -148,6 +150,13 @@ COLUMNS: dict[int, Col] = {
     613: Col("CM", "CM.meta_id", "int"),
     614: Col("CM", "CM.create_ts", "time"),
     615: Col("CM", "CM.modify_ts", "time"),
+    # ResourceMeta
+    630: Col("RM", "RM.meta_attr_name"),
+    631: Col("RM", "RM.meta_attr_value"),
+    632: Col("RM", "RM.meta_attr_unit"),
+    633: Col("RM", "RM.meta_id", "int"),
+    634: Col("RM", "RM.create_ts", "time"),
+    635: Col("RM", "RM.modify_ts", "time"),
     # UserMeta
     640: Col("UM", "UM.meta_attr_name"),
     641: Col("UM", "UM.meta_attr_value"),
@@ -377,6 +386,8 @@ def _tables_needed(columns: Iterable[int]) -> set[str]:
         tables.add("C")
     if "UM" in tables:
         tables.add("U")
+    if "RM" in tables:
+        tables.add("R")
     return tables
 
 
@@ -411,6 +422,8 @@ def _from_clause(tables: set[str], site: Site, params: list[str]) -> str:
     if "R" in tables:
         on = " ON R.resc_id = D.resc_id" if "D" in tables else " ON 1"
         parts.append(f"JOIN resources R{on}" if parts else "resources R")
+        if "RM" in tables:
+            parts.append(meta("RM", "R.resc_id"))
     if "Z" in tables:
         zone = "(SELECT ? AS zone_id, ? AS zone_name, 'local' AS zone_type) Z"
         params.extend([str(site.zone_id), site.zone])
@@ -634,3 +647,29 @@ def query_from_node(node: Node) -> GenQuery:
         options=node.int("options"),
         keywords=node.kvp(),
     )
+
+
+# ----------------------------------------------------------------------------- API handler
+
+_ENGINES: weakref.WeakKeyDictionary[Server, GenQueryEngine] = weakref.WeakKeyDictionary()
+_ENGINES_LOCK = threading.Lock()
+
+
+def engine_for(server: Server) -> GenQueryEngine:
+    """The GenQuery engine (and its cursors) of one sandbox server."""
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(server)
+        if engine is None:
+            engine = _ENGINES[server] = GenQueryEngine(Site(zone=server.settings.zone))
+        return engine
+
+
+@api(702)
+def gen_query(ctx: Context, req: Request) -> Reply:
+    """GEN_QUERY_AN: one page of a GenQuery1 (or the close of a cursor)."""
+    query = query_from_node(req.node)
+    with ctx.catalog.tx() as db:
+        result = engine_for(ctx.server).run(db, query)
+    if result.status < 0:
+        raise SandboxError(result.status, msg=result.body)
+    return Reply(int_info=result.status, msg=result.body)
