@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
 
-import structlog
-
 from rodrunner.completion import (
     DEFAULT_SKIP_FILE,
     DEFAULT_TRIGGER_FILE,
@@ -34,8 +32,6 @@ from rodrunner.profiles import (
     profile_for_instrument_prefix,
     with_indicator,
 )
-
-log = structlog.get_logger()
 
 EntryState = Literal["complete", "in_progress", "skipped", "not_a_run"]
 
@@ -301,11 +297,4 @@ def find_sequencer_runs(
                     now=now,
                 )
             )
-    log.debug(
-        "scan.finished",
-        root=root,
-        sequencer_type=sequencer_type,
-        entries=len(entries),
-        complete=sum(e.complete for e in entries),
-    )
     return entries

@@ -1,0 +1,1 @@
+"""Prefect tasks: thin wrappers over the plain library functions, one module per concern."""
