@@ -1,0 +1,138 @@
+"""The iRODS sandbox: a small iRODS-protocol server for trials and tests, not for production.
+
+It speaks the XML protocol python-irodsclient 3.3 uses, keeps data in ``<root>/vault`` and its
+catalog in ``<root>/catalog.sqlite``. In-process use::
+
+    with run_sandbox(tmp_path) as info:
+        session = iRODSSession(host=info.host, port=info.port, user=info.user,
+                               password=info.password.get_secret_value(), zone=info.zone)
+
+``Sandbox`` is the same as an object (``start()``, ``stop()``, ``faults``, ``restart()``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+# Handler modules register their APIs on import; the optional ones may not exist yet.
+from rodrunner.sandbox import colls, dataobjects, server  # noqa: F401  (registers handlers)
+from rodrunner.sandbox.faults import Faults
+
+for _name in ("genquery", "metadata", "admin"):
+    try:
+        importlib.import_module(f"{__name__}.{_name}")
+    except ModuleNotFoundError as _exc:
+        if _exc.name != f"{__name__}.{_name}":
+            raise
+
+__all__ = ["Faults", "Sandbox", "SandboxInfo", "run_sandbox"]
+
+
+@dataclass(frozen=True)
+class SandboxInfo:
+    """How to reach a running sandbox."""
+
+    host: str
+    port: int
+    zone: str
+    user: str
+    password: SecretStr
+    root: Path
+    faults: Faults = field(default_factory=Faults, compare=False, repr=False)
+
+
+class Sandbox:
+    """One sandbox server; ``start()`` listens in a background thread, ``stop()`` ends it."""
+
+    def __init__(
+        self,
+        root: Path | str,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        zone: str = "tempZone",
+        user: str = "rods",
+        password: str = "rods",  # noqa: S107  (the documented sandbox default)
+        hash: str = "sha256",
+        tls_cert: Path | str | None = None,
+        tls_key: Path | str | None = None,
+    ) -> None:
+        if hash not in ("sha256", "md5"):
+            raise ValueError(f"sandbox hash must be 'sha256' or 'md5', not {hash!r}")
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("give both tls_cert and tls_key, or neither")
+        settings = server.Settings(
+            root=Path(root),
+            zone=zone,
+            user=user,
+            password=password,
+            hash=hash,
+            tls_cert=Path(tls_cert) if tls_cert is not None else None,
+            tls_key=Path(tls_key) if tls_key is not None else None,
+        )
+        self._server = server.Server(settings, host=host, port=port)
+        self.info = SandboxInfo(
+            host=self._server.host,
+            port=self._server.port,
+            zone=zone,
+            user=user,
+            password=SecretStr(password),
+            root=Path(root),
+            faults=self._server.faults,
+        )
+
+    @property
+    def faults(self) -> Faults:
+        """The fault knobs of this sandbox (all off by default)."""
+        return self._server.faults
+
+    def start(self) -> SandboxInfo:
+        """Start serving; returns the connection settings."""
+        self._server.start()
+        return self.info
+
+    def restart(self) -> None:
+        """Close every client connection, as a server restart would."""
+        self._server.close_connections()
+
+    def stop(self) -> None:
+        """Stop serving and release the port, the threads and the catalog."""
+        self._server.stop()
+
+
+@contextmanager
+def run_sandbox(
+    root: Path | str,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    zone: str = "tempZone",
+    user: str = "rods",
+    password: str = "rods",  # noqa: S107  (the documented sandbox default)
+    hash: str = "sha256",
+    tls_cert: Path | str | None = None,
+    tls_key: Path | str | None = None,
+) -> Iterator[SandboxInfo]:
+    """Run a sandbox in a thread for the duration of the ``with`` block."""
+    sandbox = Sandbox(
+        root,
+        host=host,
+        port=port,
+        zone=zone,
+        user=user,
+        password=password,
+        hash=hash,
+        tls_cert=tls_cert,
+        tls_key=tls_key,
+    )
+    sandbox.start()
+    try:
+        yield sandbox.info
+    finally:
+        sandbox.stop()

@@ -1,0 +1,537 @@
+"""The sandbox's socket server: framing, startup, negotiation/TLS, native auth and dispatch.
+
+One thread per connection. A frame is a 4-byte big-endian length, a ``MsgHeader_PI`` and then
+msg, error and bs parts; python-irodsclient always uses the XML protocol.
+
+Adding an API handler (how ``dataobjects.py``, ``colls.py``, ``genquery.py``, ``metadata.py``
+and ``admin.py`` plug in; the package ``__init__`` imports each of them once)::
+
+    from rodrunner.sandbox.protocol import SandboxError, codes, pack
+    from rodrunner.sandbox.server import Context, Reply, Request, api
+
+    @api(702)                                   # the API number (irods.api_number)
+    def gen_query(ctx: Context, req: Request) -> Reply:
+        inp = req.node                          # parsed msg (protocol.Node); req.raw = bytes
+        rows = ctx.catalog.query("SELECT ...")  # catalog.Catalog (thread-safe; tx() for writes)
+        if not rows:
+            raise SandboxError(codes.CAT_NO_ROWS_FOUND, msg=pack("GenQueryOut_PI", {...}))
+        return Reply(msg=pack("GenQueryOut_PI", {...}))   # intInfo defaults to 0
+
+- ``Request``: ``api``, ``raw`` (msg bytes), ``node`` (parsed lazily), ``bs`` (memoryview of
+  the byte stream, valid only during the call), ``json`` (for BinBytesBuf_PI bodies).
+- ``Reply``: ``int_info`` (status or count), ``msg`` (packed XML), ``bs``, ``error`` (RError_PI).
+- ``SandboxError(code, message, msg=b"")`` becomes an error reply; ``message`` goes into an
+  RError_PI so the client's exception names it.
+- ``Context`` (one per connection): ``server``, ``catalog``, ``vault``, ``user``, ``zone``,
+  ``is_admin``, ``client_signature`` (the key for obfuscated admin passwords),
+  ``descriptors`` (open data objects) and ``state`` (a free dict, e.g. GenQuery cursors).
+
+Before authentication only the auth APIs are served; anything else gets SYS_NO_API_PRIV, as a
+real server answers. An API nobody registered gets SYS_UNMATCHED_API_NUM with an RError_PI
+naming the number; the connection stays usable.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import secrets
+import socket
+import ssl
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from rodrunner.sandbox.catalog import Catalog
+from rodrunner.sandbox.faults import Faults
+from rodrunner.sandbox.protocol import (
+    Node,
+    SandboxError,
+    codes,
+    error_body,
+    json_buf,
+    pack,
+    parse,
+    read_json,
+)
+
+if TYPE_CHECKING:
+    from rodrunner.sandbox.vault import Vault
+
+log = structlog.get_logger()
+
+RELEASE = "rods5.0.2"
+API_VERSION = "d"
+MAX_PASSWORD_LEN = 50
+MAX_HEADER = 1 << 16
+MAX_MSG = 1 << 26
+MAX_BS = 1 << 28
+
+
+@dataclass
+class Request:
+    """One API request as received."""
+
+    api: int
+    raw: bytes
+    bs: memoryview | None = None
+
+    @cached_property
+    def node(self) -> Node:
+        """The parsed msg part (SandboxError SYS_API_INPUT_ERR if there is none)."""
+        if not self.raw:
+            raise SandboxError(codes.SYS_API_INPUT_ERR, f"API {self.api} needs a message body")
+        return parse(self.raw)
+
+    @property
+    def json(self) -> Any:
+        """The JSON document of a BinBytesBuf_PI body."""
+        return read_json(self.node)
+
+
+@dataclass
+class Reply:
+    """One API reply."""
+
+    int_info: int = 0
+    msg: bytes = b""
+    bs: bytes | memoryview = b""
+    error: bytes = b""
+
+
+Handler = Callable[["Context", Request], Reply]
+HANDLERS: dict[int, Handler] = {}
+
+
+def api(number: int) -> Callable[[Handler], Handler]:
+    """Register the decorated function as the handler of API ``number``."""
+
+    def register(func: Handler) -> Handler:
+        HANDLERS[number] = func
+        return func
+
+    return register
+
+
+@dataclass
+class Settings:
+    """What one sandbox server serves."""
+
+    root: Path
+    zone: str = "tempZone"
+    user: str = "rods"
+    password: str = "rods"  # noqa: S105  (the documented sandbox default)
+    hash: str = "sha256"
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+
+@dataclass
+class Context:
+    """The state of one client connection."""
+
+    server: Server
+    sock: socket.socket
+    peer: str
+    user: str = ""
+    zone: str = ""
+    proxy_user: str = ""
+    authenticated: bool = False
+    challenge: bytes = b""
+    client_signature: str = ""
+    descriptors: dict[int, Any] = field(default_factory=dict)
+    state: dict[str, Any] = field(default_factory=dict)
+    buffer: bytearray = field(default_factory=bytearray)
+
+    @property
+    def catalog(self) -> Catalog:
+        """The server's catalog."""
+        return self.server.catalog
+
+    @property
+    def vault(self) -> Vault:
+        """The server's vault."""
+        return self.server.vault
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether the authenticated user is a rodsadmin."""
+        row = self.catalog.user(self.user, self.zone)
+        return row is not None and row["user_type_name"] == "rodsadmin"
+
+
+class Disconnect(Exception):
+    """End this connection (client said goodbye, a fault, or the server stops)."""
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    """Exactly ``n`` bytes from ``sock``; Disconnect on EOF."""
+    buf = bytearray(n)
+    recv_into_exact(sock, memoryview(buf))
+    return bytes(buf)
+
+
+def recv_into_exact(sock: socket.socket, view: memoryview) -> None:
+    """Fill ``view`` from ``sock``; Disconnect on EOF."""
+    got = 0
+    n = len(view)
+    while got < n:
+        k = sock.recv_into(view[got:], n - got)
+        if k == 0:
+            raise Disconnect("peer closed")
+        got += k
+
+
+def native_digest(challenge: bytes, password: str) -> bytes:
+    """The native-auth response: md5(challenge ‖ password NUL-padded to 50), NUL → 0x01."""
+    padded = password.encode().strip()[:MAX_PASSWORD_LEN].ljust(MAX_PASSWORD_LEN, b"\0")
+    digest = hashlib.md5(challenge + padded, usedforsecurity=False).digest()
+    return digest.replace(b"\0", b"\1")
+
+
+@dataclass
+class Header:
+    """A parsed MsgHeader_PI."""
+
+    type: str
+    msg_len: int
+    error_len: int
+    bs_len: int
+    int_info: int
+
+
+def read_header(sock: socket.socket) -> Header:
+    """Read the length prefix and the MsgHeader_PI of the next frame."""
+    (size,) = struct.unpack(">i", recv_exact(sock, 4))
+    if not 0 < size <= MAX_HEADER:
+        raise Disconnect(f"bad header length {size}")
+    node = parse(recv_exact(sock, size))
+    header = Header(
+        node.str("type"),
+        node.int("msgLen"),
+        node.int("errorLen"),
+        node.int("bsLen"),
+        node.int("intInfo"),
+    )
+    if not (0 <= header.msg_len <= MAX_MSG and 0 <= header.error_len <= MAX_MSG):
+        raise Disconnect("message too large")
+    return header
+
+
+def frame(kind: str, msg: bytes = b"", error: bytes = b"", bs_len: int = 0, info: int = 0) -> bytes:
+    """Header (with its length prefix) + msg + error of one outgoing frame."""
+    header = (
+        f"<MsgHeader_PI>\n<type>{kind}</type>\n<msgLen>{len(msg)}</msgLen>\n"
+        f"<errorLen>{len(error)}</errorLen>\n<bsLen>{bs_len}</bsLen>\n"
+        f"<intInfo>{info}</intInfo>\n</MsgHeader_PI>\n"
+    ).encode()
+    return struct.pack(">i", len(header)) + header + msg + error
+
+
+class Server:
+    """An iRODS-protocol server on one listening socket; ``start()``/``stop()``."""
+
+    def __init__(self, settings: Settings, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        from rodrunner.sandbox.vault import Vault
+
+        self.settings = settings
+        settings.root.mkdir(parents=True, exist_ok=True)
+        self.catalog = Catalog(
+            settings.root / "catalog.sqlite",
+            zone=settings.zone,
+            admin=settings.user,
+            password=settings.password,
+        )
+        self.vault = Vault(settings.root / "vault", hash_scheme=settings.hash)
+        self.faults = Faults()
+        self.faults._close_all = self.close_connections
+        self.open_replicas: dict[str, Any] = {}
+        self.replicas_lock = threading.Lock()
+        self._tls: ssl.SSLContext | None = None
+        if settings.tls_cert is not None:
+            self._tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            self._tls.load_cert_chain(settings.tls_cert, settings.tls_key)
+        self._listener = socket.create_server((host, port), reuse_port=False, backlog=128)
+        self._listener.settimeout(0.2)
+        self.host, self.port = self._listener.getsockname()[:2]
+        self._stop = threading.Event()
+        self._conns: dict[socket.socket, threading.Thread] = {}
+        self._conns_lock = threading.Lock()
+        self._accept_thread = threading.Thread(
+            target=self._accept_loop, name="irods-sandbox-accept", daemon=True
+        )
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start accepting connections (in a background thread)."""
+        self._accept_thread.start()
+        log.info("sandbox.started", host=self.host, port=self.port, zone=self.settings.zone)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop accepting, close every connection, wait for the threads, close the catalog."""
+        self._stop.set()
+        if self._accept_thread.is_alive():
+            self._accept_thread.join(timeout)
+        self._listener.close()
+        self.close_connections()
+        deadline = time.monotonic() + timeout
+        with self._conns_lock:
+            threads = list(self._conns.values())
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        self.catalog.close()
+        log.info("sandbox.stopped", host=self.host, port=self.port)
+
+    def close_connections(self) -> None:
+        """Close every live connection now (a "restart" as the clients see it)."""
+        with self._conns_lock:
+            socks = list(self._conns)
+        for sock in socks:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _accept_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                sock, addr = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if self.faults.unreachable:
+                sock.close()
+                continue
+            sock.settimeout(None)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            thread = threading.Thread(
+                target=self._serve, args=(sock, f"{addr[0]}:{addr[1]}"), daemon=True
+            )
+            with self._conns_lock:
+                self._conns[sock] = thread
+            thread.start()
+
+    # -- one connection ---------------------------------------------------------------------
+
+    def _serve(self, raw_sock: socket.socket, peer: str) -> None:
+        ctx = Context(self, raw_sock, peer)
+        try:
+            self._startup(ctx)
+            while not self._stop.is_set():
+                if not self._one_request(ctx):
+                    break
+        except (Disconnect, OSError, SandboxError, ValueError) as exc:
+            log.debug("sandbox.connection_closed", peer=peer, reason=str(exc))
+        finally:
+            self._cleanup(ctx)
+            with self._conns_lock:
+                self._conns.pop(raw_sock, None)
+            with contextlib.suppress(OSError):
+                ctx.sock.close()
+
+    def _cleanup(self, ctx: Context) -> None:
+        from rodrunner.sandbox.dataobjects import abandon_descriptors
+
+        try:
+            abandon_descriptors(ctx)
+        except Exception:  # the connection is gone either way; keep the server up
+            log.exception("sandbox.cleanup_failed", peer=ctx.peer)
+
+    def _send(self, ctx: Context, kind: str, msg: bytes = b"", info: int = 0) -> None:
+        ctx.sock.sendall(frame(kind, msg, info=info))
+
+    def _startup(self, ctx: Context) -> None:
+        header = read_header(ctx.sock)
+        body = recv_exact(ctx.sock, header.msg_len)
+        recv_exact(ctx.sock, header.error_len + header.bs_len)
+        if header.type != "RODS_CONNECT":
+            raise Disconnect(f"expected RODS_CONNECT, got {header.type}")
+        pack_ = parse(body)
+        ctx.proxy_user = pack_.str("proxyUser")
+        ctx.user = pack_.str("clientUser") or ctx.proxy_user
+        ctx.zone = pack_.str("clientRcatZone") or self.settings.zone
+        negotiate = "request_server_negotiation" in pack_.str("option")
+        version = pack(
+            "Version_PI",
+            [
+                ("status", 0),
+                ("relVersion", RELEASE),
+                ("apiVersion", API_VERSION),
+                ("reconnPort", 0),
+                ("reconnAddr", ""),
+                ("cookie", 400),
+            ],
+        )
+        if not negotiate:
+            if self._tls is not None:
+                message = (
+                    "this iRODS sandbox requires TLS: set irods_client_server_negotiation="
+                    "request_server_negotiation and irods_client_server_policy=CS_NEG_REQUIRE"
+                )
+                err = error_body(message, codes.SYS_NOT_ALLOWED)
+                ctx.sock.sendall(frame("RODS_VERSION", error=err, info=codes.SYS_NOT_ALLOWED))
+                raise Disconnect("client refused to negotiate TLS")
+            self._send(ctx, "RODS_VERSION", version)
+            return
+        policy = "CS_NEG_REQUIRE" if self._tls is not None else "CS_NEG_REFUSE"
+        self._send(ctx, "RODS_CS_NEG_T", pack("CS_NEG_PI", [("status", 1), ("result", policy)]))
+        header = read_header(ctx.sock)
+        answer = parse(recv_exact(ctx.sock, header.msg_len)).str("result")
+        recv_exact(ctx.sock, header.error_len + header.bs_len)
+        if "CS_NEG_FAILURE" in answer:
+            raise Disconnect("client-server negotiation failed")
+        self._send(ctx, "RODS_VERSION", version)
+        if "CS_NEG_USE_SSL" in answer:
+            if self._tls is None:
+                raise Disconnect("client asked for TLS but the sandbox has no certificate")
+            ctx.sock = self._tls.wrap_socket(ctx.sock, server_side=True)
+            # header-only frame with the encryption settings: no body follows it
+            read_header(ctx.sock)
+            secret = read_header(ctx.sock)  # SHARED_SECRET: msgLen bytes of key
+            recv_exact(ctx.sock, secret.msg_len + secret.error_len + secret.bs_len)
+
+    def _one_request(self, ctx: Context) -> bool:
+        header = read_header(ctx.sock)
+        if header.type == "RODS_DISCONNECT":
+            if isinstance(ctx.sock, ssl.SSLSocket):
+                with contextlib.suppress(OSError, ValueError):
+                    ctx.sock = ctx.sock.unwrap()  # answer the client's close_notify
+            return False
+        if header.type != "RODS_API_REQ":
+            raise Disconnect(f"unexpected frame type {header.type}")
+        if self.faults.unreachable:
+            raise Disconnect("fault: unreachable")
+        raw = recv_exact(ctx.sock, header.msg_len)
+        if header.error_len:
+            recv_exact(ctx.sock, header.error_len)
+        api_no = header.int_info
+        drop = self.faults.drop_offset(api_no, header.bs_len)
+        if drop is not None and api_no == 676:
+            recv_exact(ctx.sock, drop)
+            raise Disconnect(f"fault: dropped write after {drop} bytes")
+        if not 0 <= header.bs_len <= MAX_BS:
+            raise Disconnect("byte stream too large")
+        bs: memoryview | None = None
+        if header.bs_len:
+            if len(ctx.buffer) < header.bs_len:
+                ctx.buffer = bytearray(header.bs_len)
+            bs = memoryview(ctx.buffer)[: header.bs_len]
+            recv_into_exact(ctx.sock, bs)
+        reply = self.dispatch(ctx, Request(api_no, raw, bs))
+        if self.faults.delay_seconds:
+            time.sleep(self.faults.delay_seconds)
+        bs_out = reply.bs
+        head = frame("RODS_API_REPLY", reply.msg, reply.error, len(bs_out), reply.int_info)
+        if drop is not None and api_no == 675:
+            ctx.sock.sendall(head)
+            ctx.sock.sendall(memoryview(bs_out)[:drop])
+            raise Disconnect(f"fault: dropped read after {drop} bytes")
+        if len(bs_out) > 65536:
+            ctx.sock.sendall(head)
+            ctx.sock.sendall(bs_out)
+        else:
+            ctx.sock.sendall(head + bytes(bs_out))
+        return True
+
+    def dispatch(self, ctx: Context, req: Request) -> Reply:
+        """Run the handler for ``req`` and turn refusals into error replies."""
+        handler = HANDLERS.get(req.api)
+        try:
+            if not ctx.authenticated and req.api not in _AUTH_HANDLERS:
+                raise SandboxError(codes.SYS_NO_API_PRIV)
+            injected = self.faults.error_for(req.api)
+            if injected is not None:
+                raise SandboxError(injected, f"fault injected by the sandbox for API {req.api}")
+            if req.api in _AUTH_HANDLERS:
+                return _AUTH_HANDLERS[req.api](ctx, req)
+            if handler is None:
+                raise SandboxError(
+                    codes.SYS_UNMATCHED_API_NUM,
+                    f"API number {req.api} is not implemented by the rodrunner iRODS sandbox",
+                )
+            return handler(ctx, req)
+        except SandboxError as exc:
+            error = error_body(exc.message, exc.code) if exc.message else b""
+            return Reply(int_info=exc.code, msg=exc.msg, error=error)
+        except Exception as exc:
+            log.exception("sandbox.handler_failed", api=req.api, peer=ctx.peer)
+            text = f"sandbox internal error in API {req.api}: {type(exc).__name__}"
+            return Reply(int_info=-167000, error=error_body(text, -167000))  # SYS_LIBRARY_ERROR
+
+
+# -- authentication -------------------------------------------------------------------------
+
+
+def _check_digest(ctx: Context, user: str, zone: str, response: bytes) -> None:
+    row = ctx.catalog.user(user, zone or ctx.server.settings.zone)
+    if row is None:
+        raise SandboxError(codes.CAT_INVALID_USER, f"unknown user {user}#{zone}")
+    expected = native_digest(ctx.challenge, row["password"] or "")
+    if not ctx.challenge or not hmac.compare_digest(expected, response):
+        log.info("sandbox.auth_failed", user=user, peer=ctx.peer)
+        raise SandboxError(codes.CAT_INVALID_AUTHENTICATION)
+    ctx.user = user
+    ctx.zone = zone or ctx.server.settings.zone
+    ctx.authenticated = True
+    ctx.client_signature = ctx.challenge[:16].hex()
+    ctx.challenge = b""
+
+
+def _authentication(ctx: Context, req: Request) -> Reply:
+    """AUTHENTICATION_APN (110000): the 4.3+/5.x JSON flow, native scheme only."""
+    body = req.json
+    if not isinstance(body, dict):
+        raise SandboxError(codes.SYS_API_INPUT_ERR, "authentication request is not a JSON object")
+    if body.get("scheme") != "native":
+        raise SandboxError(
+            codes.SYS_NOT_SUPPORTED,
+            f"the sandbox only offers native authentication, not {body.get('scheme')!r}",
+        )
+    operation = body.get("next_operation")
+    if operation == "auth_agent_auth_request":
+        ctx.challenge = secrets.token_hex(32).encode()
+        answer = dict(body, request_result=ctx.challenge.decode())
+        return Reply(msg=json_buf(answer))
+    if operation == "auth_agent_auth_response":
+        try:
+            response = base64.b64decode(str(body.get("digest", "")))
+        except ValueError as exc:
+            raise SandboxError(codes.CAT_INVALID_AUTHENTICATION) from exc
+        _check_digest(ctx, str(body.get("user_name", "")), str(body.get("zone_name", "")), response)
+        return Reply(msg=json_buf(body))
+    raise SandboxError(codes.SYS_API_INPUT_ERR, f"unknown auth operation {operation!r}")
+
+
+def _auth_request(ctx: Context, req: Request) -> Reply:
+    """AUTH_REQUEST_AN (703): the legacy challenge."""
+    ctx.challenge = secrets.token_hex(32).encode()
+    encoded = base64.b64encode(ctx.challenge).decode()
+    return Reply(msg=pack("authRequestOut_PI", [("challenge", encoded)]))
+
+
+def _auth_response(ctx: Context, req: Request) -> Reply:
+    """AUTH_RESPONSE_AN (704): the legacy response."""
+    node = req.node
+    user, _, zone = node.str("username").partition("#")
+    try:
+        response = base64.b64decode(node.str("response"))
+    except ValueError as exc:
+        raise SandboxError(codes.CAT_INVALID_AUTHENTICATION) from exc
+    _check_digest(ctx, user or ctx.proxy_user, zone or ctx.zone, response)
+    return Reply()
+
+
+_AUTH_HANDLERS: dict[int, Handler] = {
+    110000: _authentication,
+    703: _auth_request,
+    704: _auth_response,
+}
