@@ -1,0 +1,48 @@
+"""Shared fixtures: the iRODS sandbox (a real iRODS-protocol server over TCP) and a
+python-irodsclient session connected to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from irods.session import iRODSSession
+
+from rodrunner.sandbox import SandboxInfo, run_sandbox
+
+
+def sandbox_session(info: SandboxInfo, **options: object) -> iRODSSession:
+    """A python-irodsclient session on ``info`` (the caller cleans it up)."""
+    return iRODSSession(
+        host=info.host,
+        port=info.port,
+        user=info.user,
+        password=info.password.get_secret_value(),
+        zone=info.zone,
+        **options,
+    )
+
+
+@pytest.fixture
+def irods_sandbox(tmp_path: Path) -> Iterator[SandboxInfo]:
+    """A fresh sandbox for one test (its own catalog and vault under tmp_path)."""
+    with run_sandbox(tmp_path / "irods-sandbox") as info:
+        yield info
+
+
+@pytest.fixture(scope="session")
+def irods_sandbox_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxInfo]:
+    """One sandbox shared by the whole test session (use unique collection names)."""
+    with run_sandbox(tmp_path_factory.mktemp("irods-sandbox")) as info:
+        yield info
+
+
+@pytest.fixture
+def irods_session(irods_sandbox: SandboxInfo) -> Iterator[iRODSSession]:
+    """A python-irodsclient session connected to this test's sandbox as the admin user."""
+    session = sandbox_session(irods_sandbox)
+    try:
+        yield session
+    finally:
+        session.cleanup()
