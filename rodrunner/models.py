@@ -67,6 +67,8 @@ class RunMetadata(BaseModel):
     flowcell_mode: str | None = None
     source_files: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list, exclude=True)
+    qc: dict[str, float] = Field(default_factory=dict, exclude=True)
+    """InterOp QC summary (yield_gb, percent_q30, clusters_pf ...) when available; not a JSON key."""
 
     SCALAR_KEYS: ClassVar[tuple[str, ...]] = (
         "run_id",

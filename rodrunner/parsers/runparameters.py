@@ -8,6 +8,7 @@ case-insensitively anywhere in the tree, in an order of preference per field.
 
 from __future__ import annotations
 
+import re
 from xml.etree.ElementTree import Element
 
 from rodrunner.errors import MetadataFileError
@@ -15,6 +16,8 @@ from rodrunner.models import Read
 from rodrunner.parsers.fields import Fields, iso_date, to_int
 from rodrunner.parsers.instruments import MODEL_TO_TYPE, lookup_instrument
 from rodrunner.parsers.xml import child_text, find_text, parse_xml
+
+_RUN_FOLDER = re.compile(r"^(\d{6}|\d{8})_[A-Za-z0-9-]+_\d+_[A-Za-z0-9-]+")
 
 _INSTRUMENT_TYPES = {
     "novaseqxplus": "NovaSeq X Plus",
@@ -49,9 +52,11 @@ def parse_runparameters(name: str, data: bytes) -> Fields:
     _put(fields, "control_software_version", version)
     _put(fields, "rta_version", find_text(root, "RTAVersion", "RtaVersion"))
     _put(fields, "instrument_id", instrument_id)
-    _put(fields, "run_id", find_text(root, "RunID", "RunId"))
+    run_id = find_text(root, "RunID", "RunId") or _run_id_from_output_folder(root)
+    _put(fields, "run_id", run_id)
     _put(fields, "flowcell_id", _flowcell(root))
-    _put(fields, "run_date", iso_date(find_text(root, "RunStartDate", "RunStartTime")))
+    run_date = iso_date(find_text(root, "RunStartDate", "RunStartTime"))
+    _put(fields, "run_date", run_date or _date_from_run_id(run_id))
     number = to_int(find_text(root, "RunNumber", "ScanNumber", "RunCounter"))
     if number is not None:
         fields["run_number"] = number
@@ -72,6 +77,20 @@ def parse_runparameters(name: str, data: bytes) -> Fields:
 def _put(fields: Fields, key: str, value: str | None) -> None:
     if value:
         fields[key] = value  # type: ignore[literal-required]
+
+
+def _run_id_from_output_folder(root: Element) -> str | None:
+    """NextSeq 1000/2000 1.x files have no RunId; their OutputFolder ends in the run folder."""
+    folder = find_text(root, "OutputFolder")
+    if not folder:
+        return None
+    name = folder.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+    return name if _RUN_FOLDER.match(name) else None
+
+
+def _date_from_run_id(run_id: str | None) -> str | None:
+    match = _RUN_FOLDER.match(run_id or "")
+    return iso_date(match.group(1)) if match else None
 
 
 def _control_software(application: str | None, instrument_type: str | None) -> str | None:
