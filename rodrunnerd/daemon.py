@@ -1,0 +1,581 @@
+"""The daemon's lifecycle: start in order, loop, stop in reverse order.
+
+Start: ledger → metrics → submitter → first reconciliation scan → observers → ``READY=1``.
+Loop (every wait has a timeout, the stop event ends it): drain observer events → look at the
+folders they name → readiness → ledger transitions → submit; apply submitter outcomes; retry
+failed runs whose backoff has passed; a full scan every ``rescan_interval``; supervise the
+observers; ``STATUS=`` with counts; ``WATCHDOG=1`` only while observers and scans are healthy.
+Stop (SIGTERM/SIGINT): ``STOPPING=1``, observers off (no new intake), running ingests get
+``shutdown_grace`` seconds (the rest resume at the next start), then the submitter, metrics and
+ledger close. SIGHUP reloads the configuration, adding and removing roots without a restart.
+
+The daemon never writes into the share: it only reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import structlog
+
+from rodrunner.config import AppConfig, get_config
+from rodrunner.errors import ConfigError
+from rodrunnerd.errors import LedgerError
+from rodrunnerd.ledger import Ledger, RunRecord
+from rodrunnerd.observers import EventSink
+from rodrunnerd.readiness import Action, decide
+from rodrunnerd.scanner import Observation, RootSpec, Scanner, candidate_folder, roots_from_config
+from rodrunnerd.sdnotify import Notifier
+from rodrunnerd.states import RunState
+from rodrunnerd.submitter import (
+    DeploymentSubmitter,
+    EmbeddedSubmitter,
+    FlowCallable,
+    Job,
+    Outcome,
+    Submitter,
+)
+from rodrunnerd.supervisor import Supervisor
+
+log = structlog.get_logger()
+
+IDLE_TICK = 0.5
+BUSY_TICK = 0.1
+MAX_BACKOFF = 3600.0
+
+
+def backoff_seconds(attempts: int, base: float, *, rng: random.Random | None = None) -> float:
+    """Exponential backoff after ``attempts`` failures: base·2^(n-1), capped, ±10 % jitter."""
+    delay = min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+    jitter = float((rng or random).uniform(0.9, 1.1))
+    return delay * jitter
+
+
+class _Metrics:
+    """Calls the metrics module when it offers a method, never fails the daemon."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self._impl: Any = None
+        try:
+            module = importlib.import_module("rodrunnerd.metrics")
+        except ImportError:
+            return
+        factory = getattr(module, "Metrics", None)
+        if factory is None:
+            return
+        try:
+            self._impl = factory.from_config(config) if hasattr(factory, "from_config") else None
+            if self._impl is None:
+                self._impl = factory(config.daemon.metrics)
+        except Exception as exc:  # metrics are optional: a bad endpoint must not stop intake
+            log.warning("metrics.unavailable", error=str(exc))
+            self._impl = None
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> None:
+        method = getattr(self._impl, name, None) if self._impl is not None else None
+        if callable(method):
+            try:
+                method(*args, **kwargs)
+            except Exception as exc:
+                log.debug("metrics.failed", metric=name, error=str(exc))
+
+
+@dataclass(slots=True)
+class _Pending:
+    spec: RootSpec
+    folder: str
+    at: float
+
+
+class Daemon:
+    """One running rodrunnerd: see the module docstring for the lifecycle."""
+
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        stop_event: threading.Event | None = None,
+        notifier: Notifier | None = None,
+        flow: FlowCallable | None = None,
+    ) -> None:
+        self.config = config
+        self.stop_event = stop_event or threading.Event()
+        self.reload_event = threading.Event()
+        self.scan_now = threading.Event()
+        self.notifier = notifier or Notifier.from_env()
+        self._flow = flow
+        self.sink = EventSink()
+        self.scanner = Scanner(
+            trigger_file=config.daemon.trigger_file, skip_file=config.daemon.skip_file
+        )
+        self.specs: dict[str, RootSpec] = {}
+        self.ledger: Ledger | None = None
+        self.metrics: _Metrics | None = None
+        self.submitter: Submitter | None = None
+        self.supervisor: Supervisor | None = None
+        self._incomplete: dict[str, set[str]] = {}
+        self._rechecks: dict[str, _Pending] = {}
+        self._forced: dict[str, bool] = {}
+        self._problems: dict[str, str] = {}
+        self._next_scan = 0.0
+        self._last_scan_ok = False
+        self._last_good_scan = 0.0
+        self._last_watchdog = 0.0
+        self._last_status = ""
+        self.ready = threading.Event()
+
+    # -- start and stop -------------------------------------------------------------------
+
+    @property
+    def config_path(self) -> str | None:
+        """The configuration FILE PATH flows receive (never its secrets)."""
+        source = self.config.source
+        return str(Path(source).resolve()) if source is not None else None
+
+    def _make_submitter(self) -> Submitter:
+        daemon = self.config.daemon
+        if daemon.submit == "deployment":
+            return DeploymentSubmitter(deployment=daemon.deployment, config_path=self.config_path)
+        return EmbeddedSubmitter(
+            max_concurrent=daemon.max_concurrent_ingests,
+            config_path=self.config_path,
+            flow=self._flow,
+        )
+
+    def start(self) -> None:
+        """Start everything in order; ``READY=1`` only at the end."""
+        daemon = self.config.daemon
+        state_dir = Path(daemon.state_dir)
+        self.ledger = Ledger.open(state_dir)
+        self._recover()
+        self.metrics = _Metrics(self.config)
+        self.submitter = self._make_submitter()
+        self.submitter.start()
+        self.specs = {str(s.root): s for s in roots_from_config(self.config)}
+        self.full_scan()
+        self.supervisor = Supervisor(self.sink, on_restart=self._on_observer_restart)
+        self.supervisor.apply(self.specs.values())
+        self._sync_watches()
+        status = self.status_line()
+        self.notifier.ready(status)
+        self.ready.set()
+        log.info(
+            "daemon.ready",
+            roots=sorted(self.specs),
+            submit=daemon.submit,
+            state_dir=str(state_dir),
+            status=status,
+        )
+
+    def stop(self) -> None:
+        """Stop in reverse order: observers, submitter (grace), metrics, ledger."""
+        self.notifier.stopping("stopping: no new intake, letting running ingests finish")
+        log.info("daemon.stopping", grace=self.config.daemon.shutdown_grace)
+        if self.supervisor is not None:
+            self.supervisor.stop()
+        if self.submitter is not None:
+            left = self.submitter.stop(self.config.daemon.shutdown_grace)
+            self._apply_outcomes()
+            if left:
+                log.warning("daemon.unfinished", runs=sorted(left), resume="next start")
+        self.metrics = None
+        if self.ledger is not None:
+            self.ledger.close()
+        log.info("daemon.stopped")
+
+    def _recover(self) -> None:
+        """Runs submitted or running when the daemon last stopped go back to ``queued``."""
+        assert self.ledger is not None
+        for rec in self.ledger.list([RunState.SUBMITTED, RunState.RUNNING]):
+            self.ledger.transition(rec.run_dir, RunState.QUEUED)
+            self._runlog(rec).info("run.resumed", previous=rec.state.value)
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    def loop(self) -> None:
+        """Run until the stop event is set."""
+        while not self.stop_event.is_set():
+            self.step()
+            busy = bool(self.submitter and self.submitter.active()) or bool(self._rechecks)
+            self.sink.wait(BUSY_TICK if busy else IDLE_TICK)
+
+    def step(self) -> None:
+        """One pass of the loop (also called by tests)."""
+        now = time.time()
+        if self.reload_event.is_set():
+            self.reload_event.clear()
+            self.reload()
+        self._handle_events(now)
+        assert self.supervisor is not None
+        if self.supervisor.check():
+            self.scan_now.set()
+        if self.sink.overflowed.is_set():
+            self.sink.overflowed.clear()
+            log.warning("observer.overflow", dropped=self.sink.dropped)
+            self.scan_now.set()
+        if self.scan_now.is_set() or time.monotonic() >= self._next_scan:
+            self.scan_now.clear()
+            self.full_scan()
+            self._sync_watches()
+        self._handle_rechecks(now)
+        self._apply_outcomes()
+        self._retry_failed(now)
+        self._submit_queued()
+        self._report()
+
+    def _handle_events(self, now: float) -> None:
+        folders: dict[str, RootSpec] = {}
+        for event in self.sink.drain():
+            spec = self.specs.get(event.root)
+            if spec is None:
+                continue
+            folder = candidate_folder(event.root, event.path)
+            if folder is not None:
+                folders[folder] = spec
+        touched = False
+        for folder, spec in sorted(folders.items()):
+            observations = self.scanner.look(spec, folder)
+            if not observations:
+                touched |= self._forget_folder(spec, folder)
+            for obs in observations:
+                touched |= self._process(obs, now)
+        if touched:
+            self._sync_watches()
+
+    def _forget_folder(self, spec: RootSpec, folder: str) -> bool:
+        runs = self._incomplete.get(str(spec.root), set())
+        gone = {r for r in runs if r == folder or r.startswith(folder + "/")}
+        runs -= gone
+        return bool(gone)
+
+    def _handle_rechecks(self, now: float) -> None:
+        due = [p for p in self._rechecks.values() if p.at <= now]
+        for pending in due:
+            self._rechecks.pop(pending.folder, None)
+            for obs in self.scanner.look(pending.spec, pending.folder):
+                self._process(obs, now)
+
+    def full_scan(self) -> None:
+        """A reconciliation scan over every root."""
+        report = self.scanner.scan(self.specs.values())
+        now = time.time()
+        seen: dict[str, set[str]] = {root: set() for root in self.specs}
+        for obs in report.observations:
+            self._process(obs, now)
+            if obs.entry.state == "in_progress":
+                seen.setdefault(str(obs.spec.root), set()).add(obs.run_dir)
+        self._incomplete = seen
+        self._last_scan_ok = report.ok
+        if report.ok:
+            self._last_good_scan = time.time()
+            if self.metrics is not None:
+                self.metrics.call("scan_completed", report.seconds)
+        self._next_scan = time.monotonic() + self.config.daemon.rescan_interval
+        log.info(
+            "scan.completed",
+            roots=len(self.specs),
+            runs=len(report.observations),
+            errors=report.errors or None,
+            seconds=round(report.seconds, 3),
+        )
+
+    def _sync_watches(self) -> None:
+        if self.supervisor is None:
+            return
+        for root in self.specs:
+            self.supervisor.sync_runs(root, self._incomplete.get(root, set()))
+
+    def _on_observer_restart(self, spec: RootSpec, reason: str) -> None:
+        self.scan_now.set()
+        if self.metrics is not None:
+            self.metrics.call("observer_restarted", spec.sequencer_type)
+
+    # -- one run ----------------------------------------------------------------------------
+
+    def _runlog(self, rec: RunRecord) -> Any:
+        return log.bind(
+            run_id=rec.run_id,
+            run_dir=rec.run_dir,
+            sequencer_type=rec.sequencer_type,
+            flow_run_id=rec.flow_run_id,
+        )
+
+    def _process(self, obs: Observation, now: float) -> bool:
+        """Readiness and the ledger for one observation; True when the watches must change."""
+        assert self.ledger is not None
+        entry = obs.entry
+        run_dir = obs.run_dir
+        root = str(obs.spec.root)
+        incomplete = self._incomplete.setdefault(root, set())
+        was_incomplete = run_dir in incomplete
+        if entry.state == "in_progress":
+            incomplete.add(run_dir)
+        else:
+            incomplete.discard(run_dir)
+        rec = self.ledger.get(run_dir)
+        sequencer_type = entry.sequencer_type or obs.spec.sequencer_type
+        if rec is None:
+            rec = self.ledger.observe(run_dir, entry.run_id, sequencer_type)
+            self._runlog(rec).info("run.detected", state=entry.state, reason=entry.reason)
+            if self.metrics is not None:
+                self.metrics.call("detected", sequencer_type)
+        decision = decide(
+            entry,
+            newest_mtime=obs.newest_mtime,
+            now=now,
+            settle_seconds=self.config.daemon.settle_seconds,
+            record=rec,
+        )
+        runlog = self._runlog(rec)
+        if decision.action is not Action.PROBLEM:
+            self._problems.pop(run_dir, None)
+        try:
+            if decision.action is Action.WAIT and rec.state is not RunState.SEEN:
+                self.ledger.transition(run_dir, RunState.SEEN)
+            elif decision.action is Action.SETTLE:
+                if rec.state is not RunState.SETTLING:
+                    runlog.info("run.settling", reason=decision.reason)
+                self.ledger.transition(run_dir, RunState.SETTLING)
+                self._recheck(obs, decision.recheck_at or now + 1)
+            elif decision.action is Action.SUBMIT:
+                self.ledger.transition(
+                    run_dir,
+                    RunState.QUEUED,
+                    completion_key=decision.completion_key,
+                    trigger_mtime=decision.trigger_mtime,
+                )
+                self._forced[run_dir] = decision.forced
+                self._rechecks.pop(run_dir, None)
+                runlog.info("run.ready", reason=decision.reason, forced=decision.forced)
+            elif decision.action is Action.SKIP:
+                self.ledger.transition(run_dir, RunState.SKIPPED)
+                runlog.info("run.skipped", reason=decision.reason)
+            elif decision.action is Action.PROBLEM:
+                if self._problems.get(run_dir) != decision.reason:
+                    runlog.warning("run.problem", reason=decision.reason)
+                    self._problems[run_dir] = decision.reason
+                if decision.recheck_at is not None:
+                    self._recheck(obs, decision.recheck_at)
+        except LedgerError as exc:
+            runlog.warning("run.transition_refused", error=str(exc))
+        return was_incomplete != (run_dir in incomplete)
+
+    def _recheck(self, obs: Observation, at: float) -> None:
+        root = str(obs.spec.root)
+        folder = candidate_folder(root, obs.run_dir) or obs.run_dir
+        self._rechecks[folder] = _Pending(obs.spec, folder, at)
+
+    def _retry_failed(self, now: float) -> None:
+        assert self.ledger is not None
+        for rec in self.ledger.due_for_retry(now, self.config.daemon.max_attempts):
+            with contextlib.suppress(LedgerError):
+                self.ledger.transition(rec.run_dir, RunState.QUEUED)
+                self._runlog(rec).info("run.retrying", attempts=rec.attempts)
+
+    def _submit_queued(self) -> None:
+        assert self.ledger is not None
+        assert self.submitter is not None
+        if self.submitter.free_slots() <= 0:
+            return
+        active = self.submitter.active()
+        for rec in self.ledger.list([RunState.QUEUED]):
+            if rec.run_dir in active:
+                continue
+            if self.submitter.free_slots() <= 0 or self.stop_event.is_set():
+                return
+            job = Job(
+                run_dir=rec.run_dir,
+                run_id=rec.run_id,
+                sequencer_type=rec.sequencer_type,
+                completion_key=rec.completion_key or rec.run_dir,
+                force=self._forced.get(rec.run_dir, False),
+                attempt=rec.attempts,
+            )
+            if not self.submitter.submit(job):
+                continue
+            try:
+                self.ledger.transition(rec.run_dir, RunState.SUBMITTED)
+            except LedgerError as exc:
+                self._runlog(rec).warning("run.transition_refused", error=str(exc))
+                continue
+            self._runlog(rec).info(
+                "run.submitted",
+                submit=self.config.daemon.submit,
+                attempt=rec.attempts + 1,
+                forced=job.force,
+            )
+            if self.metrics is not None:
+                self.metrics.call("submitted", rec.sequencer_type)
+
+    def _apply_outcomes(self) -> None:
+        assert self.ledger is not None
+        if self.submitter is None:
+            return
+        for outcome in self.submitter.outcomes():
+            try:
+                self._apply(outcome)
+            except LedgerError as exc:
+                log.warning("run.transition_refused", run_dir=outcome.job.run_dir, error=str(exc))
+
+    def _apply(self, outcome: Outcome) -> None:
+        assert self.ledger is not None
+        run_dir = outcome.job.run_dir
+        if outcome.kind == "running":
+            rec = self.ledger.get(run_dir)
+            if rec is not None and rec.state is RunState.SUBMITTED:
+                self.ledger.transition(run_dir, RunState.RUNNING, flow_run_id=outcome.flow_run_id)
+            return
+        if outcome.kind == "ingested":
+            rec = self.ledger.transition(
+                run_dir, RunState.INGESTED, flow_run_id=outcome.flow_run_id
+            )
+            self._forced.pop(run_dir, None)
+            result = outcome.result
+            self._runlog(rec).info(
+                "run.ingested",
+                status=result.get("status"),
+                irods_path=result.get("irods_path"),
+                files=result.get("files"),
+                bytes=result.get("bytes"),
+            )
+            if self.metrics is not None:
+                self.metrics.call("ingest_finished", rec.sequencer_type, True, result)
+            return
+        rec = self.ledger.transition(
+            run_dir, RunState.FAILED, error=outcome.error, flow_run_id=outcome.flow_run_id
+        )
+        max_attempts = self.config.daemon.max_attempts
+        will_retry = rec.attempts < max_attempts
+        if will_retry:
+            base = min(30.0, self.config.daemon.rescan_interval)
+            rec = self.ledger.transition(
+                run_dir,
+                RunState.FAILED,
+                next_attempt_at=time.time() + backoff_seconds(rec.attempts, base),
+            )
+        self._runlog(rec).error(
+            "run.failed",
+            error=outcome.error,
+            attempts=rec.attempts,
+            max_attempts=max_attempts,
+            will_retry=will_retry,
+            retry_at=rec.next_attempt_at,
+        )
+        if self.metrics is not None:
+            self.metrics.call("ingest_finished", rec.sequencer_type, False, outcome.result)
+
+    # -- status, health, reload -------------------------------------------------------------
+
+    def status_line(self) -> str:
+        """The ``STATUS=`` text: counts by state and watched roots."""
+        assert self.ledger is not None
+        counts = self.ledger.counts()
+        shown = ", ".join(f"{state.value}={n}" for state, n in counts.items() if n)
+        watched = len(self.specs) - (len(self.supervisor.problems) if self.supervisor else 0)
+        return f"runs: {shown or 'none'}; roots watched {watched}/{len(self.specs)}"
+
+    @property
+    def healthy(self) -> bool:
+        """Observers alive on every root and the last scan good and recent."""
+        if self.supervisor is None or not self.supervisor.healthy or not self._last_scan_ok:
+            return False
+        age = time.time() - self._last_good_scan
+        return age <= 2 * self.config.daemon.rescan_interval + 60
+
+    def _report(self) -> None:
+        status = self.status_line()
+        if status != self._last_status:
+            self.notifier.status(status)
+            self._last_status = status
+            if self.metrics is not None and self.ledger is not None:
+                self.metrics.call("set_run_counts", self.ledger.counts())
+        interval = self.notifier.watchdog_interval or 5.0
+        now = time.monotonic()
+        if self.healthy and now - self._last_watchdog >= interval:
+            self.notifier.watchdog()
+            self._last_watchdog = now
+
+    def reload(self) -> None:
+        """Re-read the configuration file; roots are added and removed without a restart."""
+        self.notifier.reloading()
+        try:
+            fresh = get_config(self.config.source)
+        except ConfigError as exc:
+            log.error("daemon.reload_failed", error=str(exc))
+            self.notifier.ready(self.status_line())
+            return
+        if fresh.daemon.submit != self.config.daemon.submit:
+            log.warning("daemon.reload_needs_restart", key="daemon.submit")
+        self.config = fresh
+        self.scanner = Scanner(
+            trigger_file=fresh.daemon.trigger_file, skip_file=fresh.daemon.skip_file
+        )
+        self.specs = {str(s.root): s for s in roots_from_config(fresh)}
+        assert self.supervisor is not None
+        self.supervisor.apply(self.specs.values())
+        self._incomplete = {r: v for r, v in self._incomplete.items() if r in self.specs}
+        self.scan_now.set()
+        log.info("daemon.reloaded", roots=sorted(self.specs))
+        self.notifier.ready(self.status_line())
+
+
+@contextlib.contextmanager
+def _signals(daemon: Daemon) -> Iterator[None]:
+    """SIGTERM/SIGINT stop, SIGHUP reloads (only from the main thread; restored after)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        daemon.stop_event.set()
+        daemon.sink.ready.set()
+
+    def hup(signum: int, frame: FrameType | None) -> None:
+        daemon.reload_event.set()
+        daemon.sink.ready.set()
+
+    previous = {
+        signal.SIGTERM: signal.signal(signal.SIGTERM, stop),
+        signal.SIGINT: signal.signal(signal.SIGINT, stop),
+        signal.SIGHUP: signal.signal(signal.SIGHUP, hup),
+    }
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def run(
+    config: AppConfig,
+    *,
+    stop_event: threading.Event | None = None,
+    flow: FlowCallable | None = None,
+) -> int:
+    """Run the daemon until ``stop_event`` is set or SIGTERM/SIGINT arrives; the exit code."""
+    daemon = Daemon(config, stop_event=stop_event, flow=flow)
+    with _signals(daemon):
+        try:
+            daemon.start()
+        except LedgerError as exc:
+            log.error("daemon.start_failed", error=str(exc))
+            daemon.stop()
+            return 1
+        try:
+            daemon.loop()
+        finally:
+            daemon.stop()
+    return 0
+
+
+__all__ = ["Daemon", "backoff_seconds", "run"]
