@@ -56,8 +56,8 @@ MAX_BACKOFF = 3600.0
 
 def backoff_seconds(attempts: int, base: float, *, rng: random.Random | None = None) -> float:
     """Exponential backoff after ``attempts`` failures: base·2^(n-1), capped, ±10 % jitter."""
-    delay = min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
-    jitter = float((rng or random).uniform(0.9, 1.1))
+    delay = min(base * 2.0 ** max(attempts - 1, 0), MAX_BACKOFF)
+    jitter = random.uniform(0.9, 1.1) if rng is None else rng.uniform(0.9, 1.1)  # noqa: S311 - jitter
     return delay * jitter
 
 
