@@ -391,7 +391,38 @@ def _tables_needed(columns: Iterable[int]) -> set[str]:
     return tables
 
 
-def _from_clause(tables: set[str], site: Site, params: list[str]) -> str:
+_META_KEYS = {"DM": "D.data_id", "CM": "C.coll_id", "RM": "R.resc_id", "UM": "U.user_id"}
+_META_NAME_COLUMNS = {600: "DM", 610: "CM", 630: "RM", 640: "UM"}
+
+
+def _condition_aliases(conditions: Sequence[tuple[int, str]]) -> list[tuple[int, str, str]]:
+    """Give each condition its table alias: as in iRODS, a repeated AVU *name* condition
+    starts a new join of that metadata table (``DM``, ``DM2``, ...), and the value/units
+    conditions after it refer to that join. This is how one query asks for two AVUs."""
+    current: dict[str, int] = {}
+    out: list[tuple[int, str, str]] = []
+    for inx, text in conditions:
+        col = COLUMNS.get(inx)
+        if col is None:
+            raise SandboxError(CAT_UNKNOWN_TABLE, f"GenQuery column {inx} is not supported")
+        table = col.table
+        if inx in _META_NAME_COLUMNS:
+            current[table] = current.get(table, 0) + 1
+        number = current.get(table, 1)
+        out.append((inx, table if number == 1 else f"{table}{number}", text))
+    return out
+
+
+def _alias_expr(inx: int, alias: str) -> str:
+    col = COLUMNS[inx]
+    if alias == col.table:
+        return col.expr
+    return col.expr.replace(f"{col.table}.", f"{alias}.")
+
+
+def _from_clause(
+    tables: set[str], site: Site, params: list[str], extra_meta: Sequence[str] = ()
+) -> str:
     parts: list[str] = []
 
     def meta(alias: str, key: str) -> str:
@@ -424,6 +455,8 @@ def _from_clause(tables: set[str], site: Site, params: list[str]) -> str:
         parts.append(f"JOIN resources R{on}" if parts else "resources R")
         if "RM" in tables:
             parts.append(meta("RM", "R.resc_id"))
+    for alias in extra_meta:
+        parts.append(meta(alias, _META_KEYS[alias.rstrip("0123456789")]))
     if "Z" in tables:
         zone = "(SELECT ? AS zone_id, ? AS zone_name, 'local' AS zone_type) Z"
         params.extend([str(site.zone_id), site.zone])
@@ -438,8 +471,10 @@ def build_sql(query: GenQuery, site: Site | None = None) -> SqlQuery:
         raise SandboxError(CAT_INVALID_ARGUMENT, "GenQuery with an empty select list")
     select_cols = [inx for inx, _ in query.select]
     tables = _tables_needed([*select_cols, *(inx for inx, _ in query.conditions)])
+    conditions = _condition_aliases(query.conditions)
+    extra = sorted({alias for _, alias, _ in conditions if alias not in tables})
     from_params: list[str] = []
-    from_sql = _from_clause(tables, site, from_params)
+    from_sql = _from_clause(tables, site, from_params, extra)
 
     exprs: list[str] = []
     group_by: list[str] = []
@@ -465,8 +500,8 @@ def build_sql(query: GenQuery, site: Site | None = None) -> SqlQuery:
     where_params: list[str] = []
     where: list[str] = []
     upper = bool(query.options & UPPER_CASE_WHERE)
-    for inx, text in query.conditions:
-        expr = COLUMNS[inx].expr
+    for inx, alias, text in conditions:
+        expr = _alias_expr(inx, alias)
         where.append(condition_sql(f"upper({expr})" if upper else expr, text, where_params))
 
     distinct = "" if query.options & NO_DISTINCT else "DISTINCT "

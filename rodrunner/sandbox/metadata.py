@@ -143,6 +143,38 @@ def remove_avu(
     return removed
 
 
+def set_avu(db: sqlite3.Connection, obj: int, attr: str, value: str, units: str = "") -> None:
+    """Make ``attr`` have exactly this value and units on ``obj``.
+
+    As iRODS does, a single AVU of that name carried by nobody else is updated in place (it
+    keeps its id and create time); otherwise every AVU of that name is replaced.
+    """
+    rows = db.execute(
+        "SELECT m.meta_id, (SELECT count(*) FROM objt_meta o WHERE o.meta_id = m.meta_id) "
+        "FROM objt_meta om JOIN meta m ON m.meta_id = om.meta_id "
+        "WHERE om.object_id = ? AND m.meta_attr_name = ?",
+        (obj, attr),
+    ).fetchall()
+    if len(rows) == 1 and rows[0][1] == 1:
+        ts = now_ts()
+        db.execute(
+            "UPDATE meta SET meta_attr_value = ?, meta_attr_unit = ?, modify_ts = ? "
+            "WHERE meta_id = ?",
+            (value, units, ts, rows[0][0]),
+        )
+        db.execute(
+            "UPDATE objt_meta SET modify_ts = ? WHERE object_id = ? AND meta_id = ?",
+            (ts, obj, rows[0][0]),
+        )
+        return
+    db.execute(
+        "DELETE FROM objt_meta WHERE object_id = ? AND meta_id IN "
+        "(SELECT meta_id FROM meta WHERE meta_attr_name = ?)",
+        (obj, attr),
+    )
+    add_avu(db, obj, attr, value, units)
+
+
 def _require(db: sqlite3.Connection, flag: str, name: str, zone: str) -> tuple[str, int]:
     kind = _KINDS.get(flag)
     if kind is None:
@@ -173,8 +205,7 @@ def mod_avu(db: sqlite3.Connection, args: list[str], zone: str) -> None:
                 )
         elif op == "set":
             _check_avu(attr, value)
-            remove_avu(db, obj, attr, "%", None, wildcards=True)
-            add_avu(db, obj, attr, value, units)
+            set_avu(db, obj, attr, value, units)
         elif remove_avu(db, obj, attr, value, units, wildcards=op == "rmw") == 0:
             raise SandboxError(CAT_SUCCESS_BUT_WITH_NO_INFO, f"no AVU {attr}={value} to remove")
     elif op == "rmi":
