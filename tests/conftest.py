@@ -13,15 +13,16 @@ from rodrunner.sandbox import SandboxInfo, run_sandbox
 
 
 def sandbox_session(info: SandboxInfo, **options: object) -> iRODSSession:
-    """A python-irodsclient session on ``info`` (the caller cleans it up)."""
-    return iRODSSession(
-        host=info.host,
-        port=info.port,
-        user=info.user,
-        password=info.password.get_secret_value(),
-        zone=info.zone,
-        **options,
-    )
+    """A python-irodsclient session on ``info`` (the caller cleans it up); options override."""
+    settings: dict[str, object] = {
+        "host": info.host,
+        "port": info.port,
+        "user": info.user,
+        "password": info.password.get_secret_value(),
+        "zone": info.zone,
+    }
+    settings.update(options)
+    return iRODSSession(**settings)
 
 
 @pytest.fixture
