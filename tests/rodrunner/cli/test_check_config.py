@@ -1,0 +1,91 @@
+"""``rodrunner check-config``: the effective configuration, secrets masked, exit 2 on bad values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from rodrunner.cli import main
+
+REPO = Path(__file__).parents[3]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_prints_yaml_with_secrets_masked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The configuration is printed as YAML and the password never appears."""
+    config = _write(tmp_path, "irods:\n  password: hunter2-secret\napi:\n  token: tok-secret\n")
+    assert main(["check-config", "--config", str(config)]) == 0
+    out = capsys.readouterr().out
+    assert "hunter2-secret" not in out
+    assert "tok-secret" not in out
+    data = yaml.safe_load(out)
+    assert data["irods"]["password"] == "**********"
+    assert data["daemon"]["trigger_file"] == ".rodrunner-ingest"
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("irods:\n  port: 99999\n", "irods.port"),
+        ("daemon:\n  submit: sometimes\n", "daemon.submit"),
+        ("sequencer:\n  types:\n    novaseqq: {}\n", "sequencer.types.novaseqq"),
+        (
+            "sequencer:\n  types:\n    miseq:\n      completion_indicator: ../x\n",
+            "completion_indicator",
+        ),
+        ("irods:\n  hots: x\n", "irods.hots"),
+        ("irods: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_bad_value_exits_2_with_one_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, key: str
+) -> None:
+    """A wrong value gives a message naming the key, and exit code 2, never a traceback."""
+    assert main(["check-config", "--config", str(_write(tmp_path, text))]) == 2
+    err = capsys.readouterr().err
+    assert key in err
+    assert "Traceback" not in err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A configuration file that does not exist is named, with exit code 2."""
+    assert main(["check-config", "--config", str(tmp_path / "nope.yaml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_example_configuration_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    """config.example.yaml passes check-config as it is."""
+    example = REPO / "config.example.yaml"
+    if not example.exists():
+        pytest.fail("config.example.yaml is missing")
+    assert main(["check-config", "--config", str(example)]) == 0
+    data = yaml.safe_load(capsys.readouterr().out)
+    assert set(data["sequencer"]["types"]) >= {
+        "novaseq",
+        "miseq",
+        "nextseq2000",
+        "pacbio",
+        "nanopore",
+    }
+
+
+def test_connect_reports_prefect_mode(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--connect says Prefect is ephemeral when no PREFECT_API_URL is set."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    config = _write(tmp_path, "irods:\n  host: 127.0.0.1\n  port: 9\n  connection_timeout: 2\n")
+    code = main(["check-config", "--config", str(config), "--connect"])
+    captured = capsys.readouterr()
+    assert "prefect: ok: ephemeral" in captured.out
+    assert "irods: FAILED" in captured.err
+    assert code == 1
