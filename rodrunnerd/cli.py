@@ -1,13 +1,177 @@
-"""The ``rodrunnerd`` command."""
+"""The ``rodrunnerd`` command: run the daemon, or inspect and steer its ledger.
+
+::
+
+    rodrunnerd [--config F]                  run in the foreground until SIGTERM/SIGINT
+    rodrunnerd status [--json] [--config F]  every run the ledger knows
+    rodrunnerd retry RUN [--config F]        put a failed/ingested/skipped run back in the queue
+    rodrunnerd forget RUN [--config F]       drop a run from the ledger
+
+``RUN`` is a run folder or a run id. Exit codes: 0 done, 1 the command failed (unknown run,
+ledger trouble), 2 bad usage or configuration. Errors are one line on stderr, no traceback.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
 import sys
+import time
 from collections.abc import Sequence
+from typing import IO
+
+from rodrunner.config import AppConfig, get_config
+from rodrunner.errors import ConfigError, RodrunnerError
+from rodrunnerd.errors import DaemonError
+from rodrunnerd.ledger import LEDGER_FILE, Ledger, RunRecord
+
+__all__ = ["main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    config_help = "configuration file (default: $RODRUNNER_CONFIG, ./config.yaml, /etc/rodrunner)"
+    parser = argparse.ArgumentParser(
+        prog="rodrunnerd",
+        description="Watch the sequencer share and ingest every completed run into iRODS once.",
+    )
+    parser.add_argument("--config", metavar="F", help=config_help)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="F", default=argparse.SUPPRESS, help=config_help)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    status = commands.add_parser(
+        "status", parents=[common], help="list the runs in the ledger with their state"
+    )
+    status.add_argument("--json", action="store_true", help="a JSON list of objects")
+    retry = commands.add_parser(
+        "retry", parents=[common], help="queue a failed, ingested or skipped run again"
+    )
+    retry.add_argument("run", metavar="RUN", help="run folder or run id")
+    forget = commands.add_parser("forget", parents=[common], help="drop a run from the ledger")
+    forget.add_argument("run", metavar="RUN", help="run folder or run id")
+    return parser
+
+
+def _age(seconds: float) -> str:
+    seconds = max(0.0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{seconds:.0f}s"
+
+
+def _status_table(records: Sequence[RunRecord], now: float, out: IO[str]) -> None:
+    if not records:
+        print("no runs in the ledger yet", file=out)
+        return
+    headers = ("RUN", "TYPE", "STATE", "ATTEMPTS", "AGE", "FLOW RUN", "LAST ERROR")
+    rows = [
+        (
+            r.run_id,
+            r.sequencer_type,
+            r.state.value,
+            str(r.attempts),
+            _age(now - r.updated_at),
+            r.flow_run_id or "-",
+            (r.last_error or "-").splitlines()[0][:80] if r.last_error else "-",
+        )
+        for r in records
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
+    for row in (headers, *rows):
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
+            file=out,
+        )
+
+
+def _status(config: AppConfig, as_json: bool, out: IO[str]) -> int:
+    state_dir = config.daemon.state_dir
+    if not (state_dir / LEDGER_FILE).exists():
+        print("[]" if as_json else f"no runs: no ledger in '{state_dir}' yet", file=out)
+        return EXIT_OK
+    with Ledger.open(state_dir, create=False) as ledger:
+        records = ledger.list()
+    now = time.time()
+    if as_json:
+        items = []
+        for record in records:
+            item = record.as_dict()
+            item["age_seconds"] = round(now - record.updated_at, 3)
+            items.append(item)
+        json.dump(items, out, indent=2)
+        out.write("\n")
+    else:
+        _status_table(records, now, out)
+    return EXIT_OK
+
+
+def _retry(config: AppConfig, run: str, out: IO[str]) -> int:
+    with Ledger.open(config.daemon.state_dir, create=False) as ledger:
+        before = ledger.get(run)
+        record = ledger.retry(run)
+    was = before.state.value if before else "?"
+    print(f"{record.run_id}: {was} -> {record.state.value} ({record.run_dir})", file=out)
+    return EXIT_OK
+
+
+def _forget(config: AppConfig, run: str, out: IO[str]) -> int:
+    with Ledger.open(config.daemon.state_dir, create=False) as ledger:
+        if not ledger.forget(run):
+            print(
+                f"rodrunnerd: no run '{run}' in the ledger; `rodrunnerd status` lists them",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+    print(f"{run}: forgotten (the next scan sees the folder as new)", file=out)
+    return EXIT_OK
+
+
+def _run_daemon(config: AppConfig) -> int:
+    from rodrunnerd.logs import configure_logging
+
+    configure_logging(config.logging.format, config.logging.level)
+    try:
+        daemon = importlib.import_module("rodrunnerd.daemon")
+    except ModuleNotFoundError as exc:
+        if exc.name != "rodrunnerd.daemon":
+            raise
+        print("rodrunnerd: the daemon loop (rodrunnerd.daemon) is not installed", file=sys.stderr)
+        return EXIT_FAILED
+    result = daemon.run(config)
+    return result if isinstance(result, int) else EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the daemon command line; returns the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    print(f"rodrunnerd: not built yet ({args})", file=sys.stderr)
-    return 1
+    """Run the ``rodrunnerd`` command line; returns the exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # argparse exits 2 on bad usage, 0 on --help
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    out = sys.stdout
+    try:
+        config = get_config(args.config)
+    except ConfigError as exc:
+        print(f"rodrunnerd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "status":
+            return _status(config, args.json, out)
+        if args.command == "retry":
+            return _retry(config, args.run, out)
+        if args.command == "forget":
+            return _forget(config, args.run, out)
+        return _run_daemon(config)
+    except ConfigError as exc:
+        print(f"rodrunnerd: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (DaemonError, RodrunnerError) as exc:
+        print(f"rodrunnerd: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
