@@ -435,9 +435,10 @@ def data_obj_unlink(ctx: Context, req: Request) -> Reply:
 def data_obj_rename(ctx: Context, req: Request) -> Reply:
     """DATA_OBJ_RENAME_AN: rename/move a data object or a collection."""
     node = req.node
-    src_node, dst_node = node.find("srcDataObjInp_PI"), node.find("destDataObjInp_PI")
-    if src_node is None or dst_node is None:
+    parts = node.findall("DataObjInp_PI")  # the client packs both under their struct name
+    if len(parts) != 2:
         raise SandboxError(codes.SYS_API_INPUT_ERR, "rename needs a source and a destination")
+    src_node, dst_node = parts
     src = logical_path(ctx, src_node.str("objPath"))
     dst = logical_path(ctx, dst_node.str("objPath"))
     with ctx.catalog.tx() as db:
