@@ -115,7 +115,7 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_tls_round_trip_with_a_self_signed_certificate(tmp_path: Path) -> None:
-    """With a certificate the client negotiates TLS, puts and gets bytes, and disconnects cleanly."""
+    """With a certificate the client negotiates TLS, moves bytes both ways, disconnects cleanly."""
     cert, key = _self_signed(tmp_path)
     local = tmp_path / "hello.txt"
     local.write_bytes(b"over TLS\n" * 1000)
