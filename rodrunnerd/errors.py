@@ -12,7 +12,8 @@ branch, never by the message::
     ├── SubmissionError              a flow run could not be submitted or followed
     │   ├── TransientSubmissionError Prefect unreachable, time-out: retried with backoff
     │   └── PermanentSubmissionError no such deployment, rejected parameters: fail fast
-    └── NotifyError                  the service manager's socket is unusable
+    ├── NotifyError                  the service manager's socket is unusable
+    └── MetricsError                 the metrics endpoint cannot listen (daemon.metrics)
 
 ``is_transient(exc)`` is the only predicate the daemon's retry policies use. rodrunner's own
 tree (:mod:`rodrunner.errors`) stays separate: the daemon translates what it needs.
@@ -85,6 +86,10 @@ class PermanentSubmissionError(SubmissionError):
 
 class NotifyError(DaemonError):
     """The service manager's notification socket is unusable."""
+
+
+class MetricsError(DaemonError):
+    """The metrics endpoint cannot listen where ``daemon.metrics`` says."""
 
 
 def is_transient(exc: BaseException) -> bool:
