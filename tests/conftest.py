@@ -47,3 +47,17 @@ def irods_session(irods_sandbox: SandboxInfo) -> Iterator[iRODSSession]:
         yield session
     finally:
         session.cleanup()
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect server and database for the session (Prefect's own test harness)."""
+    from prefect.settings import PREFECT_SERVER_ANALYTICS_ENABLED, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    # Telemetry heartbeats race the harness's SQLite database and log "database is locked".
+    with (
+        temporary_settings(updates={PREFECT_SERVER_ANALYTICS_ENABLED: False}),
+        prefect_test_harness(server_startup_timeout=120),
+    ):
+        yield

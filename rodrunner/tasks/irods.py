@@ -1,0 +1,246 @@
+"""Prefect tasks that move a run into iRODS: upload, verify, manifest, tag.
+
+Each task takes an open :class:`rodrunner.irods.client.iRODSClient`, so a user flow can
+compose them with its own steps::
+
+    with iRODSClient(config.irods) as client:
+        mark_ingesting(client, plan.collection)
+        report = upload_run(client, run_dir, plan.collection, exclude=plan.exclude)
+        verify_run(client, plan.collection, sizes, report.checksums)
+        sha = write_manifest(client, plan.collection, manifest)
+        tag_run(client, plan, manifest)
+
+None caches or persists its result (an ingest must really happen, and results stay small).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from prefect import task
+from prefect.cache_policies import NO_CACHE
+
+from rodrunner.errors import IngestVerificationError, ManifestError
+from rodrunner.irods.client import Progress, RemoteObject, UploadReport, iRODSClient
+from rodrunner.manifest import Manifest, compare_sizes, parse_manifest
+from rodrunner.plan import (
+    MANIFEST_NAME,
+    MANIFEST_SHA256_ATTR,
+    STATUS_ATTR,
+    STATUS_COMPLETE,
+    STATUS_INGESTING,
+    IngestPlan,
+    run_attributes,
+    status_avu,
+    status_avus,
+)
+
+log = structlog.get_logger()
+
+_progress: ContextVar[Progress | None] = ContextVar("rodrunner_progress", default=None)
+
+
+@contextmanager
+def report_progress(callback: Progress | None) -> Iterator[None]:
+    """Within the block, :func:`upload_run` hands ``callback`` to the client's upload.
+
+    Progress callbacks cannot travel as flow parameters (they are not data); the command
+    line sets one here and runs the flow in-process.
+    """
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
+
+
+_TASK_OPTIONS: dict[str, Any] = {"cache_policy": NO_CACHE, "persist_result": False}
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """What iRODS already holds for a run collection."""
+
+    exists: bool
+    status: str | None = None
+    manifest_sha256: str | None = None
+    manifest: Manifest | None = None
+    manifest_problem: str | None = None
+
+
+def already_ingested(stored: StoredRun, sizes: Mapping[str, int]) -> bool:
+    """Whether the stored run is complete and its manifest lists exactly these paths and sizes.
+
+    Pure; the cheap skip check (no local hashing): the status is ``complete``, the stored
+    manifest's SHA-256 equals the ``rodrunner::manifest_sha256`` AVU, and paths and sizes agree.
+    """
+    if stored.status != STATUS_COMPLETE or stored.manifest is None:
+        return False
+    if stored.manifest_sha256 != stored.manifest.sha256:
+        return False
+    return compare_sizes(stored.manifest, sizes).same
+
+
+@task(name="read-ingest-state", task_run_name="read-ingest-state-{collection}", **_TASK_OPTIONS)
+def read_ingest_state(client: iRODSClient, collection: str) -> StoredRun:
+    """Status AVUs and manifest of ``collection`` (one metadata query, one small read)."""
+    if not client.collection_exists(collection):
+        return StoredRun(exists=False)
+    values: dict[str, str] = {}
+    for avu in client.get_metadata(collection):
+        if avu.attr in (STATUS_ATTR, MANIFEST_SHA256_ATTR):
+            values[avu.attr] = avu.value
+    status = values.get(STATUS_ATTR)
+    if status != STATUS_COMPLETE:
+        return StoredRun(exists=True, status=status)
+    manifest_path = f"{collection}/{MANIFEST_NAME}"
+    try:
+        data = client.read_bytes(manifest_path)
+        manifest = parse_manifest(data)
+    except ManifestError as exc:
+        return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), None, str(exc))
+    if hashlib.sha256(data).hexdigest() != manifest.sha256:
+        problem = "stored manifest is not in canonical form"
+        return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), None, problem)
+    return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), manifest)
+
+
+@task(name="mark-ingesting", task_run_name="mark-ingesting-{collection}", **_TASK_OPTIONS)
+def mark_ingesting(client: iRODSClient, collection: str) -> None:
+    """Create the run collection and set ``rodrunner::status=ingesting`` (replacing any status)."""
+    client.ensure_collection(collection)
+    client.set_metadata(
+        collection, [status_avu(STATUS_INGESTING)], replace_attributes=[STATUS_ATTR]
+    )
+
+
+@task(name="upload-run", task_run_name="upload-{collection}", **_TASK_OPTIONS)
+def upload_run(
+    client: iRODSClient,
+    run_dir: str | os.PathLike[str],
+    collection: str,
+    *,
+    include: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    threads: int | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> UploadReport:
+    """Upload every file of ``run_dir`` below ``collection``; resumes, sends only what differs.
+
+    ``force`` makes the server recompute the checksum of every object already there (instead
+    of trusting the catalog's) before deciding it need not be sent. ``progress(rel, nbytes)``
+    is called once per finished file. Returns the client's ``UploadReport``.
+    """
+    report = client.upload_directory(
+        run_dir,
+        collection,
+        include=list(include) or None,
+        exclude=list(exclude) or None,
+        threads=threads,
+        progress=progress or _progress.get(),
+        force=force,
+    )
+    log.info(
+        "ingest.uploaded",
+        collection=collection,
+        files=report.files,
+        bytes=report.bytes,
+        skipped=report.skipped,
+        errors=len(report.errors),
+        seconds=round(report.seconds, 3),
+    )
+    return report
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of :func:`verify_run`: counts and the objects that differ."""
+
+    verified: int
+    problems: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        """Whether every object matched."""
+        return not self.problems
+
+
+def compare_objects(
+    remote: Mapping[str, RemoteObject], sizes: Mapping[str, int], checksums: Mapping[str, str]
+) -> Verification:
+    """Pure: every local file must exist remotely with its size and SHA-256 as checksum."""
+    problems: list[str] = []
+    verified = 0
+    for rel in sorted(sizes):
+        obj = remote.get(rel)
+        if obj is None:
+            problems.append(f"{rel}: missing in iRODS")
+            continue
+        if obj.size != sizes[rel]:
+            problems.append(f"{rel}: size {obj.size} in iRODS, {sizes[rel]} local")
+            continue
+        local = checksums.get(rel)
+        if local is None:
+            problems.append(f"{rel}: no local sha256")
+        elif not obj.checksum:
+            problems.append(f"{rel}: no server checksum")
+        elif obj.checksum.lower() != local.lower():
+            problems.append(f"{rel}: server sha256 {obj.checksum} != local {local}")
+        else:
+            verified += 1
+    return Verification(verified=verified, problems=tuple(problems))
+
+
+@task(name="verify-run", task_run_name="verify-{collection}", **_TASK_OPTIONS)
+def verify_run(
+    client: iRODSClient,
+    collection: str,
+    sizes: Mapping[str, int],
+    checksums: Mapping[str, str],
+) -> Verification:
+    """Check every object's server checksum against the local SHA-256 (one listing).
+
+    Raises :class:`IngestVerificationError` naming the first objects that differ.
+    """
+    remote = client.list_objects(collection)
+    result = compare_objects(remote, sizes, checksums)
+    if not result.ok:
+        shown = "; ".join(result.problems[:5])
+        more = f" (and {len(result.problems) - 5} more)" if len(result.problems) > 5 else ""
+        raise IngestVerificationError(
+            f"{len(result.problems)} object(s) in {collection} do not match the run folder: "
+            f"{shown}{more}; ingest again to resend them"
+        )
+    log.info("ingest.verified", collection=collection, files=result.verified)
+    return result
+
+
+@task(name="write-manifest", task_run_name="write-manifest-{collection}", **_TASK_OPTIONS)
+def write_manifest(client: iRODSClient, collection: str, manifest: Manifest) -> str:
+    """Store ``rodrunner.manifest.json`` in ``collection``; returns its SHA-256."""
+    client.put_bytes(f"{collection}/{MANIFEST_NAME}", manifest.to_bytes())
+    return manifest.sha256
+
+
+@task(name="tag-run", task_run_name="tag-{plan.collection}", **_TASK_OPTIONS)
+def tag_run(client: iRODSClient, plan: IngestPlan, manifest: Manifest) -> None:
+    """Run AVUs (replacing previous ones), status AVUs, then ``rodrunner::status=complete`` last."""
+    collection = plan.collection
+    client.set_metadata(
+        collection,
+        plan.run_avus,
+        replace_attributes=sorted(plan.replace_attributes | run_attributes(plan.run_avus)),
+    )
+    status = status_avus(
+        files=manifest.files, total_bytes=manifest.total_bytes, manifest_sha256=manifest.sha256
+    )
+    client.set_metadata(collection, status, replace_attributes=sorted(run_attributes(status)))
+    client.set_metadata(collection, [status_avu(STATUS_COMPLETE)], replace_attributes=[STATUS_ATTR])

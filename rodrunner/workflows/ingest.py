@@ -1,0 +1,371 @@
+"""The ingest flows.
+
+``ingest_run`` ("Ingest Run") is the unit the daemon submits: parse → plan →
+``rodrunner::status=ingesting`` → upload → verify → manifest → run AVUs → status AVUs →
+``rodrunner::status=complete`` last. ``ingest_sequencer_runs`` and
+``ingest_all_sequencer_runs`` find complete runs under the sequencer roots and ingest each.
+
+Every flow returns small plain dicts; a failed ingest ends its flow run in the Failed state
+with the summary as its data (``state.result(raise_on_failure=False)``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
+from pathlib import Path
+from typing import Any, cast
+
+import structlog
+from prefect import Flow, flow, runtime
+from prefect.artifacts import create_table_artifact
+from prefect.client.schemas.objects import State
+from prefect.states import Failed
+
+from rodrunner.config import AppConfig, get_config
+from rodrunner.errors import IngestError, RodrunnerError
+from rodrunner.irods.client import iRODSClient
+from rodrunner.irods.walk import walk_tree
+from rodrunner.manifest import build_manifest
+from rodrunner.notify import notify_ingest
+from rodrunner.plan import IngestPlan, make_plan
+from rodrunner.profiles import PROFILES, get_profile
+from rodrunner.tasks.filesystem import find_sequencer_runs_task
+from rodrunner.tasks.irods import (
+    already_ingested,
+    mark_ingesting,
+    read_ingest_state,
+    tag_run,
+    upload_run,
+    verify_run,
+    write_manifest,
+)
+from rodrunner.tasks.parsing import parse_sequencer_run
+
+__all__ = [
+    "ingest_all_sequencer_runs",
+    "ingest_run",
+    "ingest_sequencer_runs",
+    "summary_from_state",
+]
+
+SUMMARY_KEYS = ("run_dir", "irods_path", "success", "status", "error", "files", "bytes", "seconds")
+
+
+def _ingest_run_name() -> str:
+    run_dir = str(runtime.flow_run.parameters.get("run_dir", "run"))
+    return f"ingest-{Path(run_dir).name or run_dir}"
+
+
+def _flow_run_id() -> str | None:
+    value = runtime.flow_run.id
+    return str(value) if value else None
+
+
+def _artifact_key(run_id: str) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", run_id.lower()).strip("-")
+    return f"ingest-{slug or 'run'}"[:100]
+
+
+def _publish_artifact(summary: Mapping[str, Any]) -> None:
+    seconds = float(summary.get("seconds") or 0.0)
+    sent = int(summary.get("uploaded_bytes") or 0)
+    throughput = f"{sent / seconds / 2**20:.1f} MiB/s" if seconds > 0 and sent else "-"
+    row = {
+        "run_id": summary.get("run_id") or "",
+        "status": summary["status"],
+        "files": summary["files"],
+        "bytes": summary["bytes"],
+        "files_sent": summary.get("uploaded_files", 0),
+        "bytes_sent": sent,
+        "seconds": round(seconds, 2),
+        "throughput": throughput,
+        "verified": summary.get("verified", 0),
+        "irods_path": summary.get("irods_path") or "",
+    }
+    create_table_artifact(
+        table=[row],
+        key=_artifact_key(str(summary.get("run_id") or Path(str(summary["run_dir"])).name)),
+        description=f"rodrunner ingest of {summary['run_dir']}: {summary['status']}",
+    )
+
+
+def _ingest(
+    client: iRODSClient,
+    plan: IngestPlan,
+    run_dir: str,
+    *,
+    force: bool,
+    threads: int,
+    log: Any,
+) -> dict[str, Any]:
+    """The steps after planning; raises a RodrunnerError on failure."""
+    listing = walk_tree(run_dir, include=plan.include, exclude=plan.exclude)
+    sizes = {f.relative: f.size for f in listing.files}
+    total = sum(sizes.values())
+    if not force:
+        stored = read_ingest_state(client, plan.collection)
+        if already_ingested(stored, sizes):
+            log.info("ingest.skipped", irods_path=plan.collection, files=len(sizes), bytes=total)
+            return {
+                "status": "skipped",
+                "files": len(sizes),
+                "bytes": total,
+                "skipped_files": len(sizes),
+            }
+        if stored.manifest_problem:
+            log.warning("ingest.manifest_unreadable", problem=stored.manifest_problem)
+    mark_ingesting(client, plan.collection)
+    report = upload_run(
+        client,
+        run_dir,
+        plan.collection,
+        include=plan.include,
+        exclude=plan.exclude,
+        threads=threads,
+        force=force,
+    )
+    sent = {
+        "uploaded_files": len(report.uploaded),
+        "uploaded_bytes": report.bytes_sent,
+        "skipped_files": report.skipped,
+        "files": len(sizes),
+        "bytes": total,
+    }
+    if report.errors:
+        first = "; ".join(f"{rel}: {msg}" for rel, msg in report.errors[:5])
+        more = f" (and {len(report.errors) - 5} more)" if len(report.errors) > 5 else ""
+        raise _FailedWith(
+            IngestError(
+                f"{len(report.errors)} file(s) of {run_dir} were not stored: {first}{more}; "
+                "fix or exclude them and ingest again (what is stored is kept)"
+            ),
+            sent,
+        )
+    try:
+        verification = verify_run(client, plan.collection, sizes, report.checksums)
+        manifest = build_manifest(plan.run_id, sizes, report.checksums)
+        write_manifest(client, plan.collection, manifest)
+        tag_run(client, plan, manifest)
+    except RodrunnerError as exc:
+        raise _FailedWith(exc, sent) from exc
+    return {**sent, "status": "complete", "verified": verification.verified}
+
+
+class _FailedWith(Exception):
+    """Carries the counts gathered before a failure up to the flow."""
+
+    def __init__(self, error: RodrunnerError, counts: dict[str, Any]) -> None:
+        super().__init__(str(error))
+        self.error = error
+        self.counts = counts
+
+
+@flow(name="Ingest Run", flow_run_name=_ingest_run_name, persist_result=False)
+def ingest_run(
+    run_dir: str,
+    sequencer_type: str | None = None,
+    config: str | None = None,
+    force: bool = False,
+) -> Any:
+    """Ingest one run folder into iRODS, verified; skip it when iRODS already holds it.
+
+    ``config`` is a configuration file path (None: the usual search, where the flow runs).
+    ``force`` re-verifies every object against the local files and re-sends what differs
+    instead of trusting a complete stored manifest. Returns the summary dict
+    ``{run_dir, run_id, sequencer_type, irods_path, success, status, error, files, bytes,
+    skipped_files, uploaded_files, uploaded_bytes, verified, seconds, flow_run_id}``; on
+    failure the flow run is Failed and carries the same summary as its data.
+    """
+    started = time.monotonic()
+    run_dir = os.fspath(run_dir)
+    summary: dict[str, Any] = {
+        "run_dir": run_dir,
+        "run_id": None,
+        "sequencer_type": sequencer_type,
+        "irods_path": None,
+        "success": False,
+        "status": "failed",
+        "error": None,
+        "files": 0,
+        "bytes": 0,
+        "skipped_files": 0,
+        "uploaded_files": 0,
+        "uploaded_bytes": 0,
+        "verified": 0,
+        "seconds": 0.0,
+        "flow_run_id": _flow_run_id(),
+    }
+    log = structlog.get_logger().bind(
+        run_dir=run_dir, sequencer_type=sequencer_type, flow_run_id=summary["flow_run_id"]
+    )
+    cfg: AppConfig | None = None
+    try:
+        cfg = get_config(config)
+        if not Path(run_dir).is_dir():
+            raise IngestError(f"run folder '{run_dir}' does not exist or is not a directory")
+        metadata = parse_sequencer_run(run_dir, sequencer_type)
+        stype = sequencer_type or metadata.sequencer_type
+        profile = get_profile(stype)
+        plan = make_plan(metadata, cfg, stype, profile_exclude=profile.default_excludes)
+        summary.update(run_id=plan.run_id, sequencer_type=stype, irods_path=plan.collection)
+        log = log.bind(run_id=plan.run_id, sequencer_type=stype)
+        log.info("ingest.started", irods_path=plan.collection, force=force)
+        with iRODSClient(cfg.irods) as client:
+            summary.update(
+                _ingest(
+                    client,
+                    plan,
+                    run_dir,
+                    force=force,
+                    threads=cfg.irods.transfer_threads,
+                    log=log,
+                )
+            )
+        summary["success"] = True
+    except _FailedWith as exc:
+        summary.update(exc.counts, error=str(exc.error), error_type=type(exc.error).__name__)
+    except RodrunnerError as exc:
+        summary.update(error=str(exc), error_type=type(exc).__name__)
+    except OSError as exc:
+        summary.update(error=f"run folder '{run_dir}': {exc}", error_type=type(exc).__name__)
+    summary["seconds"] = round(time.monotonic() - started, 3)
+    if summary["success"]:
+        if summary["status"] == "complete":
+            log.info(
+                "ingest.complete",
+                irods_path=summary["irods_path"],
+                files=summary["files"],
+                bytes=summary["bytes"],
+                uploaded_files=summary["uploaded_files"],
+                seconds=summary["seconds"],
+            )
+    else:
+        summary["status"] = "failed"
+        log.error("ingest.failed", error=summary["error"], irods_path=summary["irods_path"])
+    _publish_artifact(summary)
+    if cfg is not None:
+        notify_ingest(summary, cfg)
+    if not summary["success"]:
+        return Failed(message=str(summary["error"]), data=summary)
+    return summary
+
+
+def summary_from_state(state: State[Any], run_dir: str = "") -> dict[str, Any]:
+    """The summary an ``ingest_run`` flow run ended with, whatever its final state."""
+    try:
+        data = state.result(raise_on_failure=False)
+    except Exception as exc:  # a crashed or cancelled run has no summary: report what is known
+        data = exc
+    if isinstance(data, dict):
+        return data
+    return {
+        "run_dir": run_dir,
+        "run_id": None,
+        "irods_path": None,
+        "success": False,
+        "status": "failed",
+        "error": state.message or (str(data) if data is not None else state.type.value),
+        "files": 0,
+        "bytes": 0,
+        "seconds": 0.0,
+    }
+
+
+def _call_for_state(subflow: Flow[..., Any], *args: Any) -> State[Any]:
+    """Run ``subflow`` (sync) and return its final state instead of raising on failure."""
+    return cast("State[Any]", subflow(*args, return_state=True))
+
+
+def _short(summary: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: summary.get(k) for k in ("run_id", *SUMMARY_KEYS)}
+
+
+@flow(name="Ingest Sequencer Runs", persist_result=False)
+def ingest_sequencer_runs(
+    config: str | None,
+    sequencer_type: str,
+    root_dir: str | None = None,
+    completion_indicator: str | None = None,
+) -> list[dict[str, Any]]:
+    """Ingest every complete run of one sequencer type, one ``Ingest Run`` subflow each.
+
+    Returns ``[{run_id, run_dir, irods_path, success, status, error, files, bytes, seconds}]``.
+    """
+    cfg = get_config(config)
+    get_profile(sequencer_type)
+    entry = cfg.sequencer.types.get(sequencer_type)
+    root = root_dir or os.fspath(cfg.sequencer.root_for(sequencer_type))
+    indicator = completion_indicator or (entry.completion_indicator if entry else None)
+    runs = find_sequencer_runs_task(
+        root,
+        sequencer_type,
+        completion_indicator=indicator,
+        trigger_file=cfg.daemon.trigger_file,
+        skip_file=cfg.daemon.skip_file,
+    )
+    results = []
+    for run in runs:
+        state = _call_for_state(ingest_run, run["run_dir"], sequencer_type, config, False)
+        results.append(_short(summary_from_state(state, run["run_dir"])))
+    return results
+
+
+@flow(name="Ingest All Sequencer Runs", persist_result=False)
+def ingest_all_sequencer_runs(
+    config: str | None,
+    root_dir: str | None = None,
+    completion_indicator: str | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """Ingest the complete runs of every configured sequencer type, the types concurrently.
+
+    The types are those under ``sequencer.types``; without any, the profile names that exist
+    as folders below ``root_dir`` (default ``sequencer.base_dir``). ``root_dir`` given: each
+    type's root is ``root_dir/<type>``.
+    """
+    cfg = get_config(config)
+    base = Path(root_dir) if root_dir else cfg.sequencer.base_dir
+    types = list(cfg.sequencer.types) or sorted(t for t in PROFILES if (base / t).is_dir())
+
+    def root_of(stype: str) -> str | None:
+        return os.fspath(base / stype) if root_dir else None
+
+    if not types:
+        return {}
+    with ThreadPoolExecutor(max_workers=len(types), thread_name_prefix="ingest-type") as pool:
+        futures = {
+            stype: pool.submit(
+                copy_context().run,
+                _call_for_state,
+                ingest_sequencer_runs,
+                config,
+                stype,
+                root_of(stype),
+                completion_indicator,
+            )
+            for stype in types
+        }
+        results: dict[str, list[dict[str, Any]]] = {}
+        for stype, future in futures.items():
+            state = future.result()
+            data = state.result(raise_on_failure=False)
+            if isinstance(data, list):
+                results[stype] = data
+            else:
+                results[stype] = [
+                    {
+                        "run_dir": root_of(stype) or "",
+                        "irods_path": None,
+                        "success": False,
+                        "status": "failed",
+                        "error": state.message or str(data),
+                        "files": 0,
+                        "bytes": 0,
+                        "seconds": 0.0,
+                    }
+                ]
+    return results

@@ -1,0 +1,241 @@
+"""The ingest flows against the iRODS sandbox with the real client, under Prefect's harness."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rodrunner.config import get_config
+from rodrunner.irods.client import iRODSClient
+from rodrunner.manifest import parse_manifest
+from rodrunner.plan import MANIFEST_NAME
+from rodrunner.sandbox import SandboxInfo
+from rodrunner.simulate import simulate_run
+from rodrunner.workflows.ingest import (
+    ingest_all_sequencer_runs,
+    ingest_run,
+    ingest_sequencer_runs,
+    summary_from_state,
+)
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def write_config(path: Path, info: SandboxInfo, **irods: Any) -> Path:
+    """A configuration file pointing at the sandbox ``info``."""
+    data = {
+        "irods": {
+            "host": info.host,
+            "port": info.port,
+            "zone": info.zone,
+            "user": info.user,
+            "password": info.password.get_secret_value(),
+            "transfer_threads": 4,
+            **irods,
+        },
+        "sequencer": {"base_dir": str(path.parent / "seq")},
+    }
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def local_sha256(run_dir: Path) -> dict[str, str]:
+    """SHA-256 of every file below ``run_dir``, by relative path."""
+    out = {}
+    for path in sorted(run_dir.rglob("*")):
+        if path.is_file():
+            out[path.relative_to(run_dir).as_posix()] = hashlib.sha256(
+                path.read_bytes()
+            ).hexdigest()
+    return out
+
+
+def run(run_dir: Path, config: Path, **kwargs: Any) -> dict[str, Any]:
+    """Run the Ingest Run flow and return its summary whatever the final state."""
+    state = ingest_run(str(run_dir), config=str(config), return_state=True, **kwargs)
+    return summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, irods_sandbox: SandboxInfo) -> Path:
+    """A config file for this test's sandbox."""
+    return write_config(tmp_path / "config.yaml", irods_sandbox)
+
+
+def test_ingest_stores_verified_objects_avus_and_manifest(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """A NovaSeq run lands with every server checksum = local SHA-256, run/status AVUs, manifest."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=150, size=2048)
+    summary = run(run_dir, config_file)
+    assert summary["status"] == "complete", summary["error"]
+    assert summary["success"] is True
+    expected = local_sha256(run_dir)
+    assert summary["files"] == len(expected)
+    assert summary["uploaded_files"] == len(expected)
+    collection = summary["irods_path"]
+    assert collection == f"/tempZone/home/rods/sequencer/novaseq/{run_dir.name}"
+    with iRODSClient(get_config(config_file).irods) as client:
+        remote = client.list_objects(collection)
+        assert {
+            rel: obj.checksum for rel, obj in remote.items() if rel != MANIFEST_NAME
+        } == expected
+        avus = {(a.attr, a.value) for a in client.get_metadata(collection)}
+        data = client.read_bytes(f"{collection}/{MANIFEST_NAME}")
+    attrs = dict(avus)
+    assert attrs["rodrunner::status"] == "complete"
+    assert attrs["rodrunner::files"] == str(len(expected))
+    assert attrs["rodrunner::bytes"] == str(
+        sum(p.stat().st_size for p in run_dir.rglob("*") if p.is_file())
+    )
+    assert attrs["rodrunner::manifest_sha256"] == hashlib.sha256(data).hexdigest()
+    assert attrs["run_id"] == run_dir.name
+    assert attrs["platform"] == "illumina"
+    assert "rodrunner::ingested_at" in attrs
+    assert "rodrunner::version" in attrs
+    assert [(e.path, e.sha256) for e in parse_manifest(data).entries] == sorted(expected.items())
+
+
+def test_second_ingest_is_skipped_and_force_resends_only_changes(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """A run already complete is skipped; force=True re-verifies and resends only what differs."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=40, size=1024)
+    first = run(run_dir, config_file)
+    assert first["status"] == "complete", first["error"]
+    again = run(run_dir, config_file)
+    assert again["status"] == "skipped"
+    assert again["success"] is True
+    assert again["uploaded_files"] == 0
+    assert again["uploaded_bytes"] == 0
+    victim = sorted(p for p in run_dir.rglob("*.cbcl"))[0]
+    data = bytearray(victim.read_bytes())
+    data[0] ^= 0xFF  # same size, other content: the cheap check cannot see it
+    victim.write_bytes(bytes(data))
+    assert run(run_dir, config_file)["status"] == "skipped"
+    forced = run(run_dir, config_file, force=True)
+    assert forced["status"] == "complete", forced["error"]
+    assert forced["uploaded_files"] == 1
+    with iRODSClient(get_config(config_file).irods) as client:
+        rel = victim.relative_to(run_dir).as_posix()
+        assert (
+            client.list_objects(forced["irods_path"])[rel].checksum
+            == hashlib.sha256(data).hexdigest()
+        )
+
+
+def test_changed_tree_is_ingested_again_without_force(tmp_path: Path, config_file: Path) -> None:
+    """A file added after the ingest makes the next ingest send that file only."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=20, size=512)
+    assert run(run_dir, config_file)["status"] == "complete"
+    (run_dir / "late_report.txt").write_text("added later\n")
+    summary = run(run_dir, config_file)
+    assert summary["status"] == "complete", summary["error"]
+    assert summary["uploaded_files"] == 1
+
+
+def test_wrong_password_fails_with_clear_error(tmp_path: Path, irods_sandbox: SandboxInfo) -> None:
+    """A wrong password fails the flow run with an authentication message and no data sent."""
+    config = write_config(tmp_path / "bad.yaml", irods_sandbox, password="not-the-password")
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=5, size=64)
+    state = ingest_run(str(run_dir), config=str(config), return_state=True)
+    assert state.is_failed()  # type: ignore[union-attr]
+    summary = summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
+    assert summary["status"] == "failed"
+    assert summary["error_type"] == "AuthenticationError"
+    assert "not-the-password" not in summary["error"]
+    assert summary["uploaded_files"] == 0
+
+
+def test_file_error_leaves_status_ingesting(tmp_path: Path, config_file: Path) -> None:
+    """A file that cannot be stored (symlink out of the run) fails the run, status not complete."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=5, size=64)
+    outside = tmp_path / "secret.txt"
+    outside.write_text("outside\n")
+    os.symlink(outside, run_dir / "escape.txt")
+    summary = run(run_dir, config_file)
+    assert summary["status"] == "failed"
+    assert "escape.txt" in summary["error"]
+    with iRODSClient(get_config(config_file).irods) as client:
+        attrs = {a.attr: a.value for a in client.get_metadata(summary["irods_path"])}
+        names = client.list_objects(summary["irods_path"])
+    assert attrs["rodrunner::status"] == "ingesting"
+    assert "escape.txt" not in names
+    assert MANIFEST_NAME not in names
+
+
+def test_missing_run_folder_fails_cleanly(tmp_path: Path, config_file: Path) -> None:
+    """A run folder that does not exist is a failed summary naming it, not a traceback."""
+    summary = run(tmp_path / "nope", config_file)
+    assert summary["status"] == "failed"
+    assert "nope" in summary["error"]
+
+
+def test_hostile_run_id_never_climbs_out(tmp_path: Path, config_file: Path) -> None:
+    """A run folder named '..'-like cannot produce a collection outside the template."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=2, size=16)
+    cfg = tmp_path / "tmpl.yaml"
+    data = yaml.safe_load(config_file.read_text())
+    data["irods"]["collection_template"] = "/{zone}/home/{user}/{run_id}"
+    cfg.write_text(yaml.safe_dump(data))
+    summary = run(run_dir, cfg)
+    assert summary["status"] == "complete", summary["error"]
+    assert summary["irods_path"] == f"/tempZone/home/rods/{run_dir.name}"
+
+
+def test_ingest_sequencer_runs_and_all(tmp_path: Path, config_file: Path) -> None:
+    """Ingest Sequencer Runs ingests each complete run; Ingest All covers every type present."""
+    root = tmp_path / "seq"
+    done = simulate_run(
+        root / "novaseq", "novaseq", files=5, size=64, run_id="200101_A00001_0001_AHAAAAAAXX"
+    )
+    simulate_run(
+        root / "novaseq",
+        "novaseq",
+        files=5,
+        size=64,
+        run_id="200102_A00001_0002_AHBBBBBBXX",
+        complete=False,
+    )
+    miseq = simulate_run(root / "miseq", "miseq", files=5, size=64)
+    results = ingest_sequencer_runs(str(config_file), "novaseq")
+    assert [(r["run_dir"], r["status"]) for r in results] == [(str(done), "complete")]
+    assert set(results[0]) >= {
+        "run_dir",
+        "irods_path",
+        "success",
+        "status",
+        "error",
+        "files",
+        "bytes",
+        "seconds",
+    }
+    everything = ingest_all_sequencer_runs(str(config_file))
+    assert set(everything) == {"novaseq", "miseq"}
+    assert [r["status"] for r in everything["novaseq"]] == ["skipped"]
+    assert [(r["run_dir"], r["status"]) for r in everything["miseq"]] == [(str(miseq), "complete")]
+    json.dumps(everything)  # plain JSON data, nothing else
+
+
+@pytest.mark.slow
+def test_large_novaseq_run(tmp_path: Path, config_file: Path) -> None:
+    """>= 2,000 files and three 64 MiB files ingest verified; a second ingest sends nothing."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=2000, size=1024)
+    for i in range(3):
+        (run_dir / "Data" / f"big_{i}.bin").write_bytes(os.urandom(64 * 2**20))
+    summary = run(run_dir, config_file)
+    assert summary["status"] == "complete", summary["error"]
+    assert summary["files"] >= 2000
+    expected = local_sha256(run_dir)
+    with iRODSClient(get_config(config_file).irods) as client:
+        remote = client.list_objects(summary["irods_path"])
+    assert {rel: obj.checksum for rel, obj in remote.items() if rel != MANIFEST_NAME} == expected
+    again = run(run_dir, config_file)
+    assert again["status"] == "skipped"
+    assert again["uploaded_bytes"] == 0
