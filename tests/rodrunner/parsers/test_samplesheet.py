@@ -1,0 +1,89 @@
+"""Sample sheets v1, v2 and hybrids."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from rodrunner.errors import MetadataFileError
+from rodrunner.parsers.samplesheet import parse_samplesheet
+from tests.rodrunner.parsers.conftest import RUNS, file_id, fixture_files
+
+FILES = [p for p in fixture_files("*.csv") if "samplesheet" in p.name.lower()]
+
+
+@pytest.mark.parametrize("path", FILES, ids=file_id)
+def test_every_real_sheet_parses(path: Path) -> None:
+    """Every real sample sheet gives a version and samples."""
+    fields = parse_samplesheet(path.name, path.read_bytes())
+    assert fields["samplesheet_version"] in {1, 2}
+    assert fields["samples"]
+
+
+@pytest.mark.parametrize(
+    ("relpath", "version", "count", "first"),
+    [
+        ("HiSeq2500/biocore_mg-scripts__190809_D00611_0709/"
+         "2019_08_02_Feist_36-39_pool2_samplesheet.csv", 1, 386,
+         ("MDL-233", "MDL-233", "Feist_11661", 1, "TCGAACCA", "AAGCTGGT")),
+        ("NovaSeqX/miso-lims_runscanner__231011_pi1-07_10B/SampleSheet.csv", 2, 192,
+         ("TSPF-NA12878-10B-Rep1", None, None, 1, "CCGCGGTT", "AGCGCTAG")),
+        ("NovaSeq6000/MultiQC_test-data__201002_A01052_Y28N123/SampleSheet.csv", 2, 8,
+         ("PRJ200438_LPRJ200438", None, "Dawson", 4, "CATGCGAT", None)),
+        ("NovaSeq6000/MultiQC_test-data__210615_A00302_0309/SampleSheet.csv", 1, 4,
+         ("S34863_GBC_Multiplex", None, None, 3, "ACAGGGCTAC", "GAGCATCTAT")),
+        ("HiSeqX/Clinical-Genomics_cg__170517_ST-E00266_0210/SampleSheet_bcl2fastq.csv", 1, 9,
+         ("SVE2648A1_TATCAGCA", "480447", "480447", 1, "TATCAGCA", None)),
+        ("NextSeq1000_2000/imperial-genomics-facility_data-management-python__NextSeq2k/"
+         "test1_SampleSheet.csv", 2, 16,
+         ("Human_PBMC_R1", None, "Project1", None, "TCTTAAAG", None)),
+    ],
+)  # fmt: skip
+def test_sheet_values(relpath: str, version: int, count: int, first: tuple[object, ...]) -> None:
+    """Version, sample count and the first sample as read off each sheet."""
+    path = RUNS / relpath
+    fields = parse_samplesheet(path.name, path.read_bytes())
+    assert fields["samplesheet_version"] == version
+    assert len(fields["samples"]) == count
+    s = fields["samples"][0]
+    assert (s.sample_id, s.sample_name, s.project, s.lane, s.index, s.index2) == first
+
+
+def test_nul_bytes_removed_with_warning() -> None:
+    """The iSeq LRM sheet's NUL index2 cells become empty, with a warning."""
+    path = RUNS / "iSeq100/biocore_mg-scripts__20220912_FS10001773_27/SampleSheet.csv"
+    fields = parse_samplesheet(path.name, path.read_bytes())
+    assert fields["samples"][0].index2 is None
+    assert fields["warnings"]
+
+
+def test_bom_and_crlf() -> None:
+    """A BOM and CRLF line ends are accepted."""
+    data = b"\xef\xbb\xbf[Header]\r\nIEMFileVersion,4\r\n[Data]\r\nSample_ID,index\r\nS1,ACGT\r\n"
+    fields = parse_samplesheet("SampleSheet.csv", data)
+    assert [(s.sample_id, s.index) for s in fields["samples"]] == [("S1", "ACGT")]
+
+
+def test_not_a_sheet() -> None:
+    """Text without sections is a typed error naming the file."""
+    with pytest.raises(MetadataFileError, match=r"^SampleSheet\.csv: has no \[Header\]"):
+        parse_samplesheet("SampleSheet.csv", b"a,b,c\n1,2,3\n")
+
+
+@given(st.binary(max_size=1000))
+def test_any_bytes_only_typed_error(data: bytes) -> None:
+    """Any bytes in: fields or MetadataFileError out."""
+    with contextlib.suppress(MetadataFileError):
+        parse_samplesheet("SampleSheet.csv", data)
+
+
+@given(st.lists(st.text(max_size=30), max_size=20))
+def test_any_sectioned_text(lines: list[str]) -> None:
+    """Arbitrary lines under real section headers: fields or MetadataFileError out."""
+    text = "[Header]\nFileFormatVersion,2\n[BCLConvert_Data]\n" + "\n".join(lines)
+    with contextlib.suppress(MetadataFileError):
+        parse_samplesheet("SampleSheet.csv", text.encode())
