@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
+import io
 import os
 import posixpath
 import queue
@@ -34,6 +36,7 @@ from pathlib import Path
 from typing import IO, Any, Literal, Self
 
 import structlog
+from irods import exception as irods_exc
 from irods import keywords as kw
 from irods.api_number import api_number
 from irods.column import Criterion
@@ -177,6 +180,28 @@ def _in_subtree(name: str, path: str) -> bool:
     return name == path or name.startswith(path + "/")
 
 
+class _Session(iRODSSession):  # type: ignore[misc]
+    """A python-irodsclient session whose pool closes the socket of a connection it destroys.
+
+    python-irodsclient destroys a connection after a network error but leaves its socket open
+    until the garbage collector finds it (and then fails to say goodbye on it); here the socket
+    is closed as soon as the connection is destroyed.
+    """
+
+    def configure(self, **kwargs: Any) -> Any:
+        account = super().configure(**kwargs)
+        pool = self.pool
+        release = pool.release_connection
+
+        def release_connection(conn: Any, destroy: bool = False) -> None:
+            release(conn, destroy)
+            if destroy:
+                _close_socket(conn)
+
+        pool.release_connection = release_connection
+        return account
+
+
 class iRODSClient:
     """A connection to one iRODS zone; a context manager. Thread-safe for concurrent calls."""
 
@@ -279,7 +304,7 @@ class iRODSClient:
 
     def _new_session(self) -> iRODSSession:
         with translate_errors():
-            session = iRODSSession(**self._session_kwargs)
+            session = _Session(**self._session_kwargs)
             if self._config.default_resource:
                 session.default_resource = self._config.default_resource
         with self._lock:
@@ -353,9 +378,13 @@ class iRODSClient:
     def collection_exists(self, path: str) -> bool:
         """Whether ``path`` is a collection."""
         path = _check_irods_path(path)
-        with translate_errors(path):
-            rows = self._session.query(Collection.id).filter(Collection.name == path).all()
-        return len(rows) > 0
+
+        def run() -> bool:
+            with translate_errors(path):
+                rows = self._session.query(Collection.id).filter(Collection.name == path).all()
+            return len(rows) > 0
+
+        return call_with_retries(run, operation="stat", path=path)
 
     def ensure_collection(self, path: str) -> None:
         """Create ``path`` and its parents unless they exist."""
@@ -389,13 +418,16 @@ class iRODSClient:
         call_with_retries(attempt, operation="mkdir", path=path, on_retry=session.cleanup)
 
     def _existing_collections(self, path: str) -> set[str]:
-        with translate_errors(path):
-            query = self._session.query(Collection.name).filter(_SubtreeCriterion(path))
-            return {
-                row[Collection.name]
-                for row in query.get_results()
-                if _in_subtree(row[Collection.name], path)
-            }
+        def run() -> set[str]:
+            with translate_errors(path):
+                query = self._session.query(Collection.name).filter(_SubtreeCriterion(path))
+                return {
+                    row[Collection.name]
+                    for row in query.get_results()
+                    if _in_subtree(row[Collection.name], path)
+                }
+
+        return call_with_retries(run, operation="list", path=path)
 
     # -------------------------------------------------------------- data objects
 
@@ -518,57 +550,66 @@ class iRODSClient:
             )
             conn.send(message)
             desc = conn.recv().int_info
+        except irods_exc.iRODSException:
+            conn.release()  # the server answered: the connection is fine
+            raise
         except BaseException:
-            conn.release()
+            _discard_connection(conn)
             raise
         return iRODSDataObjectFileRaw(conn, desc, **options)
 
     def _write(self, session: iRODSSession, path: str, size: int, source: _Source) -> str:
-        """Create or truncate ``path``, stream ``source`` into it; the local SHA-256 hex."""
+        """Create or truncate ``path``, stream ``source`` into it; the local SHA-256 hex.
+
+        If the local file fails mid-way the partial object is removed again.
+        """
         options = {kw.REG_CHKSUM_KW: "", kw.DATA_SIZE_KW: str(size)}
         if self._config.default_resource:
             options[kw.DEST_RESC_NAME_KW] = self._config.default_resource
         digest = hashlib.sha256()
         with translate_errors(path):
             raw = self._open_raw(session, path, O_WRONLY | O_CREAT | O_TRUNC, size, options)
-        ok = False
         try:
             while chunk := source.read(CHUNK):
                 digest.update(chunk)
                 with translate_errors(path):
                     raw.write(chunk)
-            ok = True
-        finally:
-            try:
-                with translate_errors(path):
-                    raw.close()
-            except IRODSError:
-                if ok:
-                    raise
+        except _LocalFileError:
+            _close_raw(raw, path, quiet=True)
+            with contextlib.suppress(Exception):
+                session.data_objects.unlink(path, force=True)
+            raise
+        except BaseException:
+            _close_raw(raw, path, quiet=True)
+            raise
+        _close_raw(raw, path, quiet=False)
         return digest.hexdigest()
 
     def _read(self, session: iRODSSession, path: str, max_bytes: int) -> bytes:
         with translate_errors(path):
             raw = self._open_raw(session, path, O_RDONLY, -1, {})
-            try:
-                parts: list[bytes] = []
-                total = 0
-                while True:
-                    buf = bytearray(min(CHUNK, max_bytes + 1 - total) or 1)
+        parts: list[bytes] = []
+        total = 0
+        try:
+            while True:
+                buf = bytearray(min(CHUNK, max_bytes + 1 - total) or 1)
+                with translate_errors(path):
                     n = raw.readinto(buf)
-                    if not n:
-                        break
-                    parts.append(bytes(buf[:n]))
-                    total += n
-                    if total > max_bytes:
-                        raise PermanentIRODSError(
-                            f"data object '{path}' is larger than {max_bytes} bytes; "
-                            "raise max_bytes or read it another way",
-                            path=path,
-                            name="TOO_LARGE",
-                        )
-            finally:
-                raw.close()
+                if not n:
+                    break
+                parts.append(bytes(buf[:n]))
+                total += n
+                if total > max_bytes:
+                    raise PermanentIRODSError(
+                        f"data object '{path}' is larger than {max_bytes} bytes; "
+                        "raise max_bytes or read it another way",
+                        path=path,
+                        name="TOO_LARGE",
+                    )
+        except BaseException:
+            _close_raw(raw, path, quiet=True)
+            raise
+        _close_raw(raw, path, quiet=False)
         return b"".join(parts)
 
     # ------------------------------------------------------------------ metadata
@@ -579,24 +620,29 @@ class iRODSClient:
     def get_metadata(self, path: str) -> list[AVU]:
         """Every AVU on collection or data object ``path`` (sorted)."""
         path = _check_irods_path(path)
-        with translate_errors(path):
-            if self._is_collection(path):
-                query = self._session.query(
-                    CollectionMeta.name, CollectionMeta.value, CollectionMeta.units
-                ).filter(Collection.name == path)
-                meta: Any = CollectionMeta
-            else:
-                query = self._session.query(
-                    DataObjectMeta.name, DataObjectMeta.value, DataObjectMeta.units
-                ).filter(
-                    Collection.name == posixpath.dirname(path),
-                    DataObject.name == posixpath.basename(path),
-                )
-                meta = DataObjectMeta
-            rows = list(query.get_results())
+        is_collection = self._is_collection(path)
+
+        def run() -> list[Any]:
+            with translate_errors(path):
+                return list(self._metadata_query(path, is_collection).get_results())
+
+        rows = call_with_retries(run, operation="get_metadata", path=path)
+        meta: Any = CollectionMeta if is_collection else DataObjectMeta
         return sorted(
             {AVU(r[meta.name], r[meta.value], r[meta.units] or "") for r in rows},
             key=lambda a: (a.attr, a.value, a.units),
+        )
+
+    def _metadata_query(self, path: str, is_collection: bool) -> Any:
+        if is_collection:
+            return self._session.query(
+                CollectionMeta.name, CollectionMeta.value, CollectionMeta.units
+            ).filter(Collection.name == path)
+        return self._session.query(
+            DataObjectMeta.name, DataObjectMeta.value, DataObjectMeta.units
+        ).filter(
+            Collection.name == posixpath.dirname(path),
+            DataObject.name == posixpath.basename(path),
         )
 
     def set_metadata(
@@ -656,6 +702,16 @@ class iRODSClient:
         if kind not in ("any", "collection", "data_object"):
             raise ValueError(f"kind must be any, collection or data_object, not {kind!r}")
         found: set[str] = set()
+
+        def run() -> None:
+            found.clear()
+            self._search_into(found, attribute, value, kind)
+
+        call_with_retries(run, operation="search")
+        paths = sorted(found)[offset:]
+        return paths if limit is None else paths[:limit]
+
+    def _search_into(self, found: set[str], attribute: str, value: str, kind: str) -> None:
         with translate_errors():
             if kind in ("any", "collection"):
                 q = self._session.query(Collection.name).filter(
@@ -667,8 +723,6 @@ class iRODSClient:
                     DataObjectMeta.name == attribute, DataObjectMeta.value == value
                 )
                 found.update(f"{r[Collection.name]}/{r[DataObject.name]}" for r in q.get_results())
-        paths = sorted(found)[offset:]
-        return paths if limit is None else paths[:limit]
 
     # -------------------------------------------------------------------- upload
 
@@ -902,6 +956,35 @@ def _hash_file(local: LocalFile) -> str:
         while chunk := source.read(CHUNK):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _close_socket(conn: Any) -> None:
+    """Close a dead connection's socket and mark it disconnected (no goodbye on a dead line)."""
+    sock = getattr(conn, "socket", None)
+    conn._disconnected = True
+    conn.socket = None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.close()
+
+
+def _discard_connection(conn: Any) -> None:
+    """Close a broken connection's socket and drop it from its pool."""
+    _close_socket(conn)
+    with contextlib.suppress(Exception):
+        conn.release(True)
+
+
+def _close_raw(raw: Any, path: str, *, quiet: bool) -> None:
+    """Close an open data object; on failure discard its connection (and raise unless quiet)."""
+    try:
+        with translate_errors(path):
+            raw.close()
+    except IRODSError:
+        _discard_connection(raw.conn)
+        io.RawIOBase.close(raw)  # mark closed so the finaliser does not try again
+        if not quiet:
+            raise
 
 
 def _read_irodsA(env_file: Path, env: dict[str, Any]) -> str:

@@ -16,7 +16,12 @@ from pydantic import SecretStr
 from structlog.testing import capture_logs
 
 from rodrunner.config import IRODSConfig
-from rodrunner.errors import AuthenticationError, ConfigError, PermanentIRODSError
+from rodrunner.errors import (
+    AuthenticationError,
+    ConfigError,
+    PermanentIRODSError,
+    TransientIRODSError,
+)
 from rodrunner.irods import retry
 from rodrunner.irods.client import AVU, UploadReport, iRODSClient
 
@@ -70,7 +75,7 @@ def _server_sha(session: Any, path: str) -> str:
     import base64
 
     obj = session.data_objects.get(path)
-    assert obj.checksum and obj.checksum.startswith("sha2:")
+    assert obj.checksum.startswith("sha2:")
     return base64.b64decode(obj.checksum[5:]).hex()
 
 
@@ -325,6 +330,72 @@ def test_large_file_over_32_mib(client: iRODSClient, coll: str, tmp_path: Path) 
     assert report.ok, report.errors
     assert report.checksums["big.bin"] == _sha(data)
     assert client.checksum(f"{coll}/big.bin", recompute=True) == _sha(data)
+
+
+@pytest.fixture
+def fast_retries() -> Iterator[None]:
+    previous = retry.get_policy()
+    retry.set_policy(
+        retry.RetryPolicy(attempts=8, max_seconds=60, initial_wait=0.01, max_wait=0.05)
+    )
+    try:
+        yield
+    finally:
+        retry.set_policy(previous)
+
+
+@pytest.mark.usefixtures("fast_retries")
+def test_dropped_connections_are_retried_through(
+    client: iRODSClient, coll: str, tmp_path: Path, irods_sandbox: Any, irods_session: Any
+) -> None:
+    """Connections dropped mid-transfer are retried on fresh ones; every object ends right."""
+    files = _run_tree(tmp_path / "run")
+    for i in range(20):
+        (tmp_path / "run" / f"extra_{i}.bin").write_bytes(os.urandom(3000 + i))
+        files[f"extra_{i}.bin"] = (tmp_path / "run" / f"extra_{i}.bin").read_bytes()
+    irods_sandbox.faults.reseed(7)
+    irods_sandbox.faults.drop_probability = 0.3
+    try:
+        with capture_logs() as logs:
+            report = client.upload_directory(tmp_path / "run", coll)
+    finally:
+        irods_sandbox.faults.reset()
+    assert report.ok, report.errors
+    assert [e for e in logs if e["event"] == "irods.retry"]
+    for rel, data in files.items():
+        assert _server_sha(irods_session, f"{coll}/{rel}") == _sha(data)
+
+
+@pytest.mark.usefixtures("fast_retries")
+def test_server_errors_on_open_are_retried(
+    client: iRODSClient, coll: str, tmp_path: Path, irods_sandbox: Any
+) -> None:
+    """A SYS_RESC_IS_DOWN answer to an open is transient: the file is retried and lands."""
+    from rodrunner.sandbox.protocol import codes
+
+    files = _run_tree(tmp_path / "run")
+    client.ensure_collection(coll)
+    irods_sandbox.faults.fail_next(602, codes.SYS_RESC_IS_DOWN, count=2)
+    report = client.upload_directory(tmp_path / "run", coll)
+    irods_sandbox.faults.reset()
+    assert report.ok, report.errors
+    assert report.files == len(files)
+
+
+@pytest.mark.usefixtures("fast_retries")
+def test_unreachable_server_raises_after_bounded_retries(
+    client: iRODSClient, coll: str, tmp_path: Path, irods_sandbox: Any
+) -> None:
+    """A server that stays away ends the upload with a TransientIRODSError, not a hang."""
+    _run_tree(tmp_path / "run")
+    client.ensure_collection(coll)
+    irods_sandbox.faults.unreachable = True
+    try:
+        with capture_logs() as logs, pytest.raises(TransientIRODSError):
+            client.upload_directory(tmp_path / "run", coll)
+    finally:
+        irods_sandbox.faults.reset()
+    assert len([e for e in logs if e["event"] == "irods.retry"]) > 0
 
 
 def test_report_defaults() -> None:
