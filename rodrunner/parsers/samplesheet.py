@@ -16,13 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import structlog
-
 from rodrunner.errors import MetadataFileError
 from rodrunner.models import Sample
 from rodrunner.parsers.fields import Fields, decode_text, to_int
-
-logger = structlog.get_logger()
 
 _SECTION = re.compile(r"^\s*\[([^\]]+)\]")
 
@@ -92,7 +88,7 @@ def parse_samplesheet(name: str, data: bytes) -> Fields:
     version_text = header.get("FileFormatVersion", "")
     is_v2 = version_text == "2" or any(k.lower().startswith("bclconvert_") for k in sheet.sections)
     if is_v2:
-        rows = _samshee_rows(name, text) or sheet.table("BCLConvert_Data") or sheet.table("Data")
+        rows = _samshee_rows(text) or sheet.table("BCLConvert_Data") or sheet.table("Data")
         projects_by_sample = {
             r.get("Sample_ID", ""): r.get("ProjectName", "") for r in sheet.table("Cloud_Data")
         }
@@ -139,7 +135,7 @@ def _samples(rows: Iterable[Mapping[str, str]], projects: Mapping[str, str]) -> 
     return samples
 
 
-def _samshee_rows(name: str, text: str) -> list[dict[str, str]] | None:
+def _samshee_rows(text: str) -> list[dict[str, str]] | None:
     """BCLConvert_Data rows of a sheet samshee validates; None when samshee rejects it."""
     try:
         with warnings.catch_warnings():
@@ -153,8 +149,7 @@ def _samshee_rows(name: str, text: str) -> list[dict[str, str]] | None:
             sheet = SampleSheetV2(parse_sectionedsheet(text))
     # samshee raises its own validation error, but also KeyError/ValueError/TypeError on the
     # many real sheets it does not expect; any of them only means "use the tolerant reader".
-    except Exception as exc:
-        logger.debug("samplesheet.samshee_rejected", file=name, reason=str(exc)[:200])
+    except Exception:
         return None
     app: Any = sheet.applications.get("BCLConvert", {})
     data = app.get("data") if isinstance(app, dict) else None

@@ -76,3 +76,14 @@ def test_broken_runinfo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert "RunInfo.xml" in err
     assert "Traceback" not in err
+
+
+def test_json_stays_parseable_with_warnings(
+    novaseq_run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken sample sheet warns on stderr; stdout is still the JSON alone."""
+    (novaseq_run / "SampleSheet.csv").write_bytes(b"no sections here\n")
+    assert main(["metadata", str(novaseq_run), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["samples"] == []
+    assert "SampleSheet.csv" in captured.err
