@@ -287,7 +287,6 @@ def _read_journal(*matches: str, want: int) -> list[dict[str, Any]]:
         time.sleep(0.2)
 
 
-@pytest.mark.slow
 @pytest.mark.usefixtures("journald")
 def test_real_journald_fields_priority_and_one_entry_traceback() -> None:
     """Events reach a real journald with their fields, PRIORITY and the traceback in one entry."""
