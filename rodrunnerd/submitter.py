@@ -150,6 +150,26 @@ def load_ingest_flow() -> FlowCallable:
     return flow
 
 
+def warm_up_prefect(attempts: int = 3) -> bool:
+    """Reach the Prefect API once, from one thread, before flows run in several.
+
+    Without ``PREFECT_API_URL`` Prefect starts a temporary server on first use; two worker
+    threads racing to start it each start one and time out. True when the API answered.
+    """
+    from prefect.client.orchestration import get_client
+
+    for attempt in range(1, attempts + 1):
+        try:
+            with get_client(sync_client=True) as client:
+                problem = client.api_healthcheck()
+        except Exception as exc:  # Prefect raises many types here; we only report
+            problem = exc
+        if problem is None:
+            return True
+        log.warning("submit.prefect_unavailable", attempt=attempt, error=_describe(problem))
+    return False
+
+
 class EmbeddedSubmitter:
     """Runs the ingest flow inside the daemon, at most ``max_concurrent`` at once."""
 
@@ -175,6 +195,7 @@ class EmbeddedSubmitter:
         """Start the worker threads (daemon threads: a stop after the grace leaves them)."""
         if self._flow is None:
             self._flow = load_ingest_flow()
+        warm_up_prefect()
         self._accepting = True
         for i in range(self._max):
             thread = threading.Thread(target=self._work, name=f"ingest-{i}", daemon=True)
@@ -228,7 +249,7 @@ class EmbeddedSubmitter:
         try:
             state = self._flow(**job.parameters(self._config_path), return_state=True)
         except Exception as exc:  # the flow machinery itself failed: the run is failed
-            log.exception("run.failed", run_dir=job.run_dir, run_id=job.run_id)
+            log.warning("submit.flow_crashed", run_dir=job.run_dir, error=_describe(exc))
             return Outcome(job, "failed", error=_describe(exc))
         flow_run_id = _state_flow_run_id(state)
         try:
