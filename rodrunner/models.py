@@ -68,7 +68,7 @@ class RunMetadata(BaseModel):
     source_files: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list, exclude=True)
     qc: dict[str, float] = Field(default_factory=dict, exclude=True)
-    """InterOp QC summary (yield_gb, percent_q30, clusters_pf ...) when available; not a JSON key."""
+    """InterOp QC summary (yield_gb, percent_q30, clusters_pf ...) if available; not a JSON key."""
 
     SCALAR_KEYS: ClassVar[tuple[str, ...]] = (
         "run_id",
