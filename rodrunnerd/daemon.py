@@ -81,6 +81,9 @@ class _Metrics:
             log.warning("metrics.unavailable", error=str(exc))
             self._impl = None
 
+    def close(self) -> None:
+        self.call("close")
+
     def call(self, name: str, *args: Any, **kwargs: Any) -> None:
         method = getattr(self._impl, name, None) if self._impl is not None else None
         if callable(method):
@@ -188,7 +191,9 @@ class Daemon:
             self._apply_outcomes()
             if left:
                 log.warning("daemon.unfinished", runs=sorted(left), resume="next start")
-        self.metrics = None
+        if self.metrics is not None:
+            self.metrics.close()
+            self.metrics = None
         if self.ledger is not None:
             self.ledger.close()
         log.info("daemon.stopped")
