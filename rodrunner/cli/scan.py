@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from rodrunner.config import AppConfig, get_config
-from rodrunner.discovery import RunEntry, find_sequencer_runs
 from rodrunner.errors import ConfigError
+
+if TYPE_CHECKING:  # the command imports its machinery lazily: `rodrunner --help` stays fast
+    from rich.table import Table
+
+    from rodrunner.config import AppConfig
+    from rodrunner.discovery import RunEntry
 
 _STYLE = {"complete": "green", "in_progress": "yellow", "skipped": "magenta", "not_a_run": "dim"}
 
@@ -48,6 +50,8 @@ def _roots(
 
 
 def _table(entries: list[RunEntry]) -> Table:
+    from rich.table import Table
+
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("state")
     table.add_column("type")
@@ -82,6 +86,9 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """List every entry at the top of a sequencer root with its state and the reason."""
+        from rodrunner.config import get_config
+        from rodrunner.discovery import find_sequencer_runs
+
         try:
             config = get_config(config_file)
             roots = _roots(config, root, sequencer_type)
@@ -107,6 +114,8 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([e.to_dict() for e in entries], indent=2))
         else:
+            from rich.console import Console
+
             out = Console()
             out.print(_table(entries))
             counts = {s: sum(e.state == s for e in entries) for s in _STYLE}
