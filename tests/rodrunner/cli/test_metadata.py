@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 
 from rodrunner.cli import main
 
@@ -78,6 +80,15 @@ def test_broken_runinfo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert "Traceback" not in err
 
 
+@pytest.fixture
+def fresh_structlog() -> Iterator[None]:
+    """structlog as a fresh process has it (unconfigured), restored afterwards."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("fresh_structlog")
 def test_json_stays_parseable_with_warnings(
     novaseq_run: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
