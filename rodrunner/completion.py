@@ -57,24 +57,24 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def _find_indicator(unit: str, pattern: str) -> tuple[str, os.stat_result] | None:
-    """The first entry matching ``pattern`` (relative to ``unit``), with its stat."""
+def _find_indicator(unit: str, pattern: str) -> tuple[str, str, os.stat_result] | None:
+    """The first entry matching ``pattern`` (relative to ``unit``): path, relative name, stat."""
     head, _, name = pattern.rpartition("/")
-    directory = os.path.join(unit, head) if head else unit
+    directory = f"{unit}/{head}" if head else unit
     if not _GLOB_CHARS.intersection(name):
-        path = os.path.join(directory, name)
+        path = f"{directory}/{name}"
         st = _stat(path)
-        return (path, st) if st is not None else None
+        return (path, pattern, st) if st is not None else None
     try:
         with os.scandir(directory) as entries:
             names = sorted(e.name for e in entries if fnmatch.fnmatchcase(e.name, name))
     except OSError:
         return None
     for match in names:
-        path = os.path.join(directory, match)
+        path = f"{directory}/{match}"
         st = _stat(path)
         if st is not None:
-            return path, st
+            return path, f"{head}/{match}" if head else match, st
     return None
 
 
@@ -150,7 +150,7 @@ def evaluate_completion(
 def _evaluate_rule(
     unit: str, profile: SequencerProfile, now: float, trigger_file: str
 ) -> Completion:
-    found: tuple[str, os.stat_result] | None = None
+    found: tuple[str, str, os.stat_result] | None = None
     for pattern in profile.completion_indicators:
         found = _find_indicator(unit, pattern)
         if found is not None:
@@ -158,8 +158,7 @@ def _evaluate_rule(
     wanted = " or ".join(profile.completion_indicators)
     if found is None:
         return Completion("in_progress", f"waiting for {wanted}")
-    path, st = found
-    name = os.path.relpath(path, unit)
+    path, name, st = found
     indicator = Path(path)
     if stat.S_ISDIR(st.st_mode):
         return Completion(
