@@ -1,0 +1,209 @@
+"""Ingest throughput: ``cp -r`` vs a naive ``data_objects.put`` loop vs ``upload_directory``.
+
+One command (``uv run python bench/bench_ingest.py [--quick]``). Starts an iRODS sandbox in a
+temporary directory, builds two workloads on the same disk and times, for each:
+
+(a) ``cp -r`` of the tree to another directory on the same disk;
+(b) a naive sequential python-irodsclient loop (``collections.create`` per directory, then
+    ``data_objects.put`` per file, no checksums: the baseline DESIGN.md measured);
+(c) ``iRODSClient.upload_directory`` (checksums registered and verified, default threads).
+
+Goals (issue 4): large files (c) >= 0.4x (a); 10,000 small files (c) >= 5x (b). The results
+are printed side by side and appended to docs/benchmarks.md with the machine. This script is
+a reference measurement, so it calls python-irodsclient directly for (b) (the project code
+only does so in rodrunner/irods).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import structlog
+from irods.session import iRODSSession
+from pydantic import SecretStr
+
+from rodrunner.config import IRODSConfig
+from rodrunner.irods.client import iRODSClient
+
+MiB = 1024 * 1024
+DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    zone: str = "tempZone"
+    user: str = "rods"
+    password: SecretStr = SecretStr("rods")  # noqa: RUF009 - immutable, the sandbox default
+
+
+@contextlib.contextmanager
+def sandbox_process(root: Path) -> Iterator[Server]:
+    """The sandbox in its own process (as a real server would be), on a free port."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rodrunner", "sandbox", "--port", "0", "--root", str(root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        found = re.search(r"listening on ([^:\s]+):(\d+)", line)
+        if not found:
+            raise SystemExit(f"the sandbox did not start: {line!r}")
+        yield Server(found.group(1), int(found.group(2)))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def make_large(root: Path, count: int, size: int) -> int:
+    root.mkdir(parents=True)
+    for i in range(count):
+        with open(root / f"big_{i}.bin", "wb") as fh:
+            for _ in range(size // MiB):
+                fh.write(os.urandom(MiB))
+    return count * size
+
+
+def make_small(root: Path, count: int, size: int) -> int:
+    per_dir = 100
+    for i in range(count):
+        d = root / f"L{i // per_dir // 10:03d}" / f"C{i // per_dir:04d}.1"
+        d.mkdir(parents=True, exist_ok=True)
+        (d / f"s_{i}.cbcl").write_bytes(os.urandom(size))
+    return count * size
+
+
+def timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def naive_put(info: Server, tree: Path, coll: str) -> None:
+    with iRODSSession(
+        host=info.host,
+        port=info.port,
+        user=info.user,
+        zone=info.zone,
+        password=info.password.get_secret_value(),
+    ) as session:
+        for dirpath, _dirs, files in os.walk(tree):
+            rel = os.path.relpath(dirpath, tree)
+            target = coll if rel == "." else f"{coll}/{rel}"
+            session.collections.create(target)
+            for name in files:
+                session.data_objects.put(os.path.join(dirpath, name), f"{target}/{name}")
+
+
+def client_upload(info: Server, tree: Path, coll: str, threads: int | None) -> None:
+    config = IRODSConfig(
+        host=info.host, port=info.port, zone=info.zone, user=info.user, password=info.password
+    )
+    with iRODSClient(config) as client:
+        report = client.upload_directory(tree, coll, threads=threads)
+    if not report.ok or report.skipped:
+        raise SystemExit(f"upload_directory failed: {report.errors[:3]}")
+
+
+def machine() -> str:
+    cpu = platform.processor() or "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 small files, 2 large")
+    parser.add_argument("--threads", type=int, default=None, help="upload_directory threads")
+    parser.add_argument("--workdir", type=Path, default=None, help="where trees go (one disk)")
+    parser.add_argument("--no-append", action="store_true", help="do not write docs/")
+    args = parser.parse_args(argv)
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+    large_count = 2 if args.quick else 4
+    small_count = 2000 if args.quick else 10_000
+    rows: list[tuple[str, str, float, float, float, int]] = []
+    base = Path(tempfile.mkdtemp(prefix="rodrunner-bench-", dir=args.workdir))
+    try:
+        (base / "sandbox").mkdir()
+        with sandbox_process(base / "sandbox") as info:
+            home = f"/{info.zone}/home/{info.user}"
+            for name, make, count, size in (
+                ("large", make_large, large_count, 64 * MiB),
+                ("small", make_small, small_count, 4096),
+            ):
+                tree = base / f"{name}-tree"
+                total = make(tree, count, size)
+                cp = timed(
+                    lambda t=tree, n=name: subprocess.run(  # type: ignore[misc]
+                        ["cp", "-r", str(t), str(base / f"{n}-copy")], check=True
+                    )
+                )
+                naive = timed(lambda t=tree, n=name: naive_put(info, t, f"{home}/naive-{n}"))  # type: ignore[misc]
+                ours = timed(
+                    lambda t=tree, n=name: client_upload(info, t, f"{home}/ours-{n}", args.threads)  # type: ignore[misc]
+                )
+                rows.append((name, f"{count} x {size // 1024} KiB", cp, naive, ours, total))
+                shutil.rmtree(base / f"{name}-copy", ignore_errors=True)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+    header = (
+        "| workload | files | cp -r s | naive put s | upload_directory s | MB/s | "
+        "vs cp -r | vs naive |"
+    )
+    lines = [header, "|---|---|---|---|---|---|---|---|"]
+    for name, files, cp, naive, ours, total in rows:
+        lines.append(
+            f"| {name} | {files} | {cp:.2f} | {naive:.2f} | {ours:.2f} | "
+            f"{total / MiB / ours:.0f} | {cp / ours:.2f}x | {naive / ours:.1f}x |"
+        )
+    table = "\n".join(lines)
+    print(table)
+    print("goals: large vs cp -r >= 0.4x; small vs naive >= 5x")
+    if not args.no_append:
+        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        section = (
+            f"\n## Ingest throughput ({'quick' if args.quick else 'full'}), {when}\n\n"
+            f"`uv run python bench/bench_ingest.py{' --quick' if args.quick else ''}` against "
+            "the iRODS sandbox in its own process (not a real iRODS server).\n"
+            f"Machine: {machine()}.\n"
+            "'vs cp -r' and 'vs naive' are speed ratios (higher is faster) of "
+            "upload_directory; goals: large >= 0.4x cp -r, small >= 5x naive.\n\n"
+            f"{table}\n"
+        )
+        DOCS.parent.mkdir(exist_ok=True)
+        if not DOCS.exists():
+            DOCS.write_text("# Benchmarks\n")
+        with DOCS.open("a", encoding="utf-8") as fh:
+            fh.write(section)
+        print(f"appended to {DOCS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
