@@ -89,3 +89,13 @@ def test_connect_reports_prefect_mode(
     assert "prefect: ok: ephemeral" in captured.out
     assert "irods: FAILED" in captured.err
     assert code == 1
+
+
+def test_connect_logs_in_to_the_sandbox(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--connect logs in to the configured iRODS sandbox over TCP and runs a query."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    config = _write(tmp_path, f"irods:\n  sandbox: {tmp_path / 'irods'}\n")
+    assert main(["check-config", "--config", str(config), "--connect"]) == 0
+    assert "irods: ok: logged in to the sandbox" in capsys.readouterr().out
