@@ -34,7 +34,9 @@ FIXTURES = Path(__file__).parent / "data" / "fixtures"
 # Instruments whose RTA writes cbcl files (RTA3) rather than per-tile bcl.gz.
 _CBCL = frozenset({"novaseq", "novaseqx", "nextseq2000", "iseq", "miseqi100", "nextseq"})
 _LANES = {"novaseq": 2, "novaseqx": 8, "hiseq": 8, "nextseq": 4, "nextseq2000": 1}
-_INTEROP = ("RunInfo", "TileMetricsOut.bin", "QMetricsOut.bin", "ExtractionMetricsOut.bin")
+# InterOp files with a valid header (format version, record size) and no records yet: the
+# parsers see an InterOp/ folder they can open, holding nothing to summarise.
+_INTEROP = {"TileMetricsOut.bin": bytes([2, 10]), "ExtractionMetricsOut.bin": bytes([2, 38])}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +177,7 @@ def plan_run(
     writes += early
     if illumina:
         writes += _illumina_data(profile.name, files, size, tag)
-        writes += [
-            _Write(f"InterOp/{name}", _payload(f"{tag}:InterOp/{name}", min(size, 4096)))
-            for name in _INTEROP
-            if name != "RunInfo"
-        ]
+        writes += [_Write(f"InterOp/{name}", header) for name, header in _INTEROP.items()]
         if profile.completion_indicator == "CopyComplete.txt":
             writes.append(_Write("RTAComplete.txt", b"RTA 3.4.4\n", indicator_by_rename))
         writes.append(_Write(profile.completion_indicator, _indicator_text(profile.name)))
