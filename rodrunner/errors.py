@@ -17,9 +17,15 @@ do by the branch, never by the message::
     │       ├── PermissionDeniedError
     │       ├── ChecksumMismatchError
     │       └── NameClashError       an object or collection is in the way
-    └── IngestError                  an ingest could not finish
-        ├── IngestVerificationError  a stored object differs from the local file
-        └── ManifestError            a stored run manifest cannot be read
+    ├── IngestError                  an ingest could not finish
+    │   ├── IngestVerificationError  a stored object differs from the local file
+    │   └── ManifestError            a stored run manifest cannot be read
+    ├── LedgerViewError              the daemon's ledger cannot be read or changed
+    │   ├── LedgerUnavailableError   no ledger there (the daemon never ran) or unreadable
+    │   └── RunConflictError         a run id names several folders, or the run is busy
+    └── WorkflowError                a workflow cannot be started or followed
+        ├── UnknownWorkflowError     no workflow of that name, no flow run of that id
+        └── PrefectUnavailableError  the Prefect API cannot be reached (may pass)
 
 ``is_transient(exc)`` is the only predicate retry policies use.
 """
@@ -115,6 +121,30 @@ class IngestVerificationError(IngestError):
 
 class ManifestError(IngestError):
     """A stored run manifest (``rodrunner.manifest.json``) cannot be read."""
+
+
+class LedgerViewError(RodrunnerError):
+    """The daemon's ledger cannot be read or changed from rodrunner."""
+
+
+class LedgerUnavailableError(LedgerViewError):
+    """There is no ledger at ``daemon.state_dir`` (the daemon never ran) or it is unreadable."""
+
+
+class RunConflictError(LedgerViewError):
+    """A run id names several run folders, or the run is in a state that forbids the request."""
+
+
+class WorkflowError(RodrunnerError):
+    """A workflow cannot be started or followed."""
+
+
+class UnknownWorkflowError(WorkflowError):
+    """No workflow of that name, or no flow run of that id."""
+
+
+class PrefectUnavailableError(WorkflowError):
+    """The Prefect API cannot be reached or refused the request; it may pass."""
 
 
 def is_transient(exc: BaseException) -> bool:

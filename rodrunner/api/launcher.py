@@ -1,0 +1,215 @@
+"""Start workflows and read their flow runs: the API's one door to Prefect.
+
+Two ways, as the daemon submits (``daemon.submit``):
+
+- ``embedded``: the flow run is created through the Prefect client (so its id is known at
+  once and is the real Prefect id), then run by Prefect's flow engine on a bounded pool of
+  threads (``daemon.max_concurrent_ingests``). Runs beyond the pool wait as Pending.
+- ``deployment``: ``run_deployment(name, parameters, timeout=0, as_subflow=False)``; runners
+  (``rodrunner serve``) or workers execute.
+
+Parameters are plain values and the configuration FILE PATH, never a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from rodrunner.api.models import FlowRunStatus
+from rodrunner.api.workflows import WORKFLOWS, Workflow
+from rodrunner.config import AppConfig
+from rodrunner.errors import PrefectUnavailableError, UnknownWorkflowError
+
+__all__ = ["FlowLauncher", "prefect_problem"]
+
+log = structlog.get_logger()
+
+RESULT_LIMIT = 64 * 1024
+"""Bytes of JSON above which a result is not returned by the status route."""
+KEPT_RESULTS = 500
+"""Final states of embedded runs kept in memory for their results."""
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 500 else text[:500] + "..."
+
+
+def _translate(exc: Exception, doing: str) -> Exception:
+    from prefect.exceptions import ObjectNotFound
+
+    if isinstance(exc, ObjectNotFound):
+        return UnknownWorkflowError(f"Prefect has no {doing}; check the name or id")
+    return PrefectUnavailableError(
+        f"Prefect could not {doing} ({type(exc).__name__}: {_describe(exc)}); check that the "
+        "Prefect API (PREFECT_API_URL) is up"
+    )
+
+
+def prefect_problem() -> str | None:
+    """None when the Prefect API answers its health check, else what went wrong."""
+    from prefect.client.orchestration import get_client
+
+    try:
+        with get_client(sync_client=True) as client:
+            problem = client.api_healthcheck()
+    except Exception as exc:  # any failure to reach Prefect is the answer here
+        return f"{type(exc).__name__}: {_describe(exc)}"
+    return None if problem is None else _describe(problem)
+
+
+def _small(value: Any) -> Any:
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        return None
+    return json.loads(text) if len(text) <= RESULT_LIMIT else None
+
+
+class FlowLauncher:
+    """Starts workflows and reports on their flow runs (see the module docstring)."""
+
+    def __init__(self, config: AppConfig) -> None:
+        self._config = config
+        self._mode = config.daemon.submit
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.daemon.max_concurrent_ingests, thread_name_prefix="api-flow"
+        )
+        self._lock = threading.Lock()
+        self._states: OrderedDict[str, Any] = OrderedDict()
+        self._pending: dict[str, Future[None]] = {}
+        self._closed = False
+
+    @property
+    def mode(self) -> str:
+        """``embedded`` or ``deployment``."""
+        return self._mode
+
+    def start(self, workflow: Workflow, parameters: dict[str, Any]) -> str:
+        """Start ``workflow``; its Prefect flow run id, at once."""
+        if self._closed:
+            raise PrefectUnavailableError("the API is shutting down; try again once it is back")
+        if self._mode == "deployment":
+            return self._start_deployment(workflow, parameters)
+        return self._start_embedded(workflow, parameters)
+
+    def _start_deployment(self, workflow: Workflow, parameters: dict[str, Any]) -> str:
+        from prefect.deployments import run_deployment
+
+        name = workflow.deployment(self._config)
+        try:
+            flow_run: Any = run_deployment(
+                name=name,
+                parameters=parameters,
+                timeout=0,
+                as_subflow=False,
+                tags=["rodrunner", "api"],
+            )
+        except Exception as exc:
+            raise _translate(exc, f"deployment {name!r} (is `rodrunner serve` running?)") from exc
+        flow_run_id = str(flow_run.id)
+        log.info("api.flow_submitted", workflow=workflow.name, flow_run_id=flow_run_id)
+        return flow_run_id
+
+    def _start_embedded(self, workflow: Workflow, parameters: dict[str, Any]) -> str:
+        from prefect.client.orchestration import get_client
+
+        flow = workflow.load()
+        try:
+            with get_client(sync_client=True) as client:
+                flow_run = client.create_flow_run(
+                    flow, parameters=parameters, tags=["rodrunner", "api"]
+                )
+        except Exception as exc:
+            raise _translate(exc, f"create a flow run of {workflow.name!r}") from exc
+        flow_run_id = str(flow_run.id)
+        with self._lock:
+            future = self._pool.submit(self._run, flow, flow_run, parameters)
+            self._pending[flow_run_id] = future
+        future.add_done_callback(lambda _f: self._forget_pending(flow_run_id))
+        log.info("api.flow_started", workflow=workflow.name, flow_run_id=flow_run_id)
+        return flow_run_id
+
+    def _forget_pending(self, flow_run_id: str) -> None:
+        with self._lock:
+            self._pending.pop(flow_run_id, None)
+
+    def _run(self, flow: Any, flow_run: Any, parameters: dict[str, Any]) -> None:
+        from prefect.flow_engine import run_flow
+
+        flow_run_id = str(flow_run.id)
+        try:
+            state = run_flow(flow, flow_run=flow_run, parameters=parameters, return_type="state")
+        except BaseException as exc:  # the engine itself failed; Prefect marks the run crashed
+            log.error("api.flow_crashed", flow_run_id=flow_run_id, error=_describe(exc))
+            return
+        with self._lock:
+            self._states[flow_run_id] = state
+            while len(self._states) > KEPT_RESULTS:
+                self._states.popitem(last=False)
+        log.info("api.flow_finished", flow_run_id=flow_run_id, state=getattr(state, "name", None))
+
+    def _result(self, flow_run_id: str) -> Any:
+        with self._lock:
+            state = self._states.get(flow_run_id)
+        if state is None:
+            return None
+        try:
+            return _small(state.result(raise_on_failure=False))
+        except Exception:  # a crashed run has no result to show
+            return None
+
+    def status(self, flow_run_id: UUID) -> FlowRunStatus:
+        """What Prefect knows of the flow run; :class:`UnknownWorkflowError` if nothing."""
+        from prefect.client.orchestration import get_client
+
+        try:
+            with get_client(sync_client=True) as client:
+                flow_run = client.read_flow_run(flow_run_id)
+                flow = client.read_flow(flow_run.flow_id)
+        except Exception as exc:
+            raise _translate(exc, f"flow run {flow_run_id}") from exc
+        state = flow_run.state
+        name = flow.name if flow.name in WORKFLOWS else None
+        final = bool(state is not None and state.is_final())
+        return FlowRunStatus(
+            flow_run_id=str(flow_run.id),
+            name=flow_run.name,
+            workflow_name=name or flow.name,
+            state_type=state.type.value if state is not None else None,
+            state_name=state.name if state is not None else None,
+            message=state.message if state is not None else None,
+            is_final=final,
+            created=flow_run.created,
+            start_time=flow_run.start_time,
+            end_time=flow_run.end_time,
+            total_run_time_seconds=flow_run.total_run_time.total_seconds(),
+            result=self._result(str(flow_run.id)) if final else None,
+        )
+
+    def close(self) -> None:
+        """Start nothing new; mark runs that never started Cancelled; wait for running ones."""
+        from prefect.client.orchestration import get_client
+        from prefect.states import Cancelled
+
+        self._closed = True
+        with self._lock:
+            waiting = [fid for fid, fut in self._pending.items() if fut.cancel()]
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if not waiting:
+            return
+        try:
+            with get_client(sync_client=True) as client:
+                for fid in waiting:
+                    client.set_flow_run_state(
+                        fid, Cancelled(message="the rodrunner API stopped before it started")
+                    )
+        except Exception as exc:  # best effort on the way out
+            log.warning("api.cancel_failed", error=_describe(exc), flow_runs=len(waiting))
