@@ -160,6 +160,8 @@ def sandbox_process(tmp_path: Path) -> Iterator[tuple[str, int]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
 
 
 def _stable_listing(client: iRODSClient, collection: str) -> dict[str, RemoteObject]:
