@@ -3,7 +3,8 @@
 A tolerant sectioned-CSV reader works on every real sheet; a v2 sheet that also validates
 with samshee (Illumina's v2 schema) has its ``[BCLConvert_Data]`` rows taken from samshee.
 NUL bytes (seen in an iSeq Local Run Manager sheet) are removed with a warning; CRLF and BOMs
-are accepted. Version 2 is recognised by ``FileFormatVersion,2`` or any ``[BCLConvert_``
+are accepted. Section-less CASAVA 1.8 sheets (``FCID,Lane,SampleID,…``, HiSeq-era bcl2fastq 1.x)
+count as version 1. Version 2 is recognised by ``FileFormatVersion,2`` or any ``[BCLConvert_``
 section (NOTES.md).
 """
 
@@ -81,9 +82,15 @@ def parse_samplesheet(name: str, data: bytes) -> Fields:
         problems.append(f"{name}: NUL bytes removed (the instrument software wrote them)")
     sheet = split_sections(text)
     if not sheet.sections:
-        raise MetadataFileError(
-            name, "has no [Header] or [Data] section; is it an Illumina sample sheet?"
-        )
+        casava = _casava_rows(text)
+        if casava is None:
+            raise MetadataFileError(
+                name, "has no [Header] or [Data] section; is it an Illumina sample sheet?"
+            )
+        fields: Fields = {"samplesheet_version": 1, "samples": _samples(casava, {})}
+        if problems:
+            fields["warnings"] = problems
+        return fields
     header = sheet.settings("Header")
     version_text = header.get("FileFormatVersion", "")
     is_v2 = version_text == "2" or any(k.lower().startswith("bclconvert_") for k in sheet.sections)
@@ -97,13 +104,35 @@ def parse_samplesheet(name: str, data: bytes) -> Fields:
         projects_by_sample = {}
     if sheet.get("Data") is None and sheet.get("BCLConvert_Data") is None:
         raise MetadataFileError(name, "has no [Data] or [BCLConvert_Data] section with samples")
-    fields: Fields = {
+    fields = {
         "samplesheet_version": 2 if is_v2 else 1,
         "samples": _samples(rows, projects_by_sample),
     }
     if problems:
         fields["warnings"] = problems
     return fields
+
+
+def _casava_rows(text: str) -> list[dict[str, str]] | None:
+    """Rows of a section-less CASAVA 1.8 / bcl2fastq 1.x sheet (``FCID,Lane,SampleID,…``).
+
+    HiSeq 2000/2500 and early MiSeq facilities wrote these; a dual index is ``i7-i5`` in one
+    ``Index`` column. None when the text is not such a sheet.
+    """
+    rows = [r for r in csv.reader(text.splitlines()) if any(c.strip() for c in r)]
+    if not rows:
+        return None
+    header = [c.strip() for c in rows[0]]
+    if not {"fcid", "sampleid"} <= {c.lower() for c in header}:
+        return None
+    table: list[dict[str, str]] = []
+    for row in rows[1:]:
+        record = {col: (row[i].strip() if i < len(row) else "") for i, col in enumerate(header)}
+        key = next((k for k in record if k.lower() == "index"), None)
+        if key and "-" in record[key] and "index2" not in {k.lower() for k in record}:
+            record[key], _, record["Index2"] = record[key].partition("-")
+        table.append(record)
+    return table
 
 
 def _samples(rows: Iterable[Mapping[str, str]], projects: Mapping[str, str]) -> list[Sample]:

@@ -63,6 +63,25 @@ EXPECTED: dict[str, tuple[str | None, dict[str, Any]]] = {
             "flowcell_mode": "RapidHighOutput",
         },
     ),
+    "HiSeq2500/Clinical-Genomics_demultiplexing__170517_D00456_0219": (
+        None,
+        {
+            "run_id": "170517_D00456_0219_AHJY2MBCXY",
+            "sequencer_type": "hiseq",
+            "instrument_model": "HiSeq 2500",
+            "instrument_id": "D00456",
+            "run_number": 219,
+            "flowcell_id": "HJY2MBCXY",
+            "run_date": "2017-05-17",
+            "reads": "51,8i,8i",
+            "samplesheet_version": 1,
+            "projects": ["814813"],
+            "control_software_version": "2.2.58",
+            "rta_version": "1.18.64",
+            "chemistry": "HiSeq Rapid SBS Kit v2",
+            "flowcell_mode": "RapidRun",
+        },
+    ),
     "HiSeq4000/wtsi-npg_npg_tracking__171116_K00340_PE": (
         None,
         {

@@ -41,6 +41,8 @@ def test_every_real_sheet_parses(path: Path) -> None:
         ("NextSeq1000_2000/imperial-genomics-facility_data-management-python__NextSeq2k/"
          "test1_SampleSheet.csv", 2, 16,
          ("Human_PBMC_R1", None, "Project1", None, "TCTTAAAG", None)),
+        ("HiSeq2500/Clinical-Genomics_demultiplexing__170517_D00456_0219/SampleSheet.csv", 1, 96,
+         ("LEI2701A172_dual65", None, "814813", 1, "CGGCTATG", "TATAGCCT")),
     ],
 )  # fmt: skip
 def test_sheet_values(relpath: str, version: int, count: int, first: tuple[object, ...]) -> None:
@@ -66,6 +68,15 @@ def test_bom_and_crlf() -> None:
     data = b"\xef\xbb\xbf[Header]\r\nIEMFileVersion,4\r\n[Data]\r\nSample_ID,index\r\nS1,ACGT\r\n"
     fields = parse_samplesheet("SampleSheet.csv", data)
     assert [(s.sample_id, s.index) for s in fields["samples"]] == [("S1", "ACGT")]
+
+
+def test_casava_sheet_without_sections() -> None:
+    """A section-less CASAVA 1.8 sheet is version 1; a one-column dual index is split."""
+    data = b"FCID,Lane,SampleID,Index,SampleProject\nHX,2,S1,ACGT-TTAA,P1\nHX,3,S2,GGCC,P2\n"
+    fields = parse_samplesheet("SampleSheet.csv", data)
+    assert fields["samplesheet_version"] == 1
+    got = [(s.sample_id, s.lane, s.index, s.index2, s.project) for s in fields["samples"]]
+    assert got == [("S1", 2, "ACGT", "TTAA", "P1"), ("S2", 3, "GGCC", None, "P2")]
 
 
 def test_not_a_sheet() -> None:
