@@ -1,0 +1,156 @@
+"""Benchmark: a 200 MiB put into the iRODS sandbox on loopback, beside ``cp`` of the same file.
+
+Run: ``uv run python bench/bench_sandbox_put.py [--mib 200] [--repeat 3] [--no-write]``
+
+Writes one random file into a temporary directory, starts ``rodrunner sandbox`` (its own
+process, as a server would be) with its vault on the same file system, then times (best of
+``--repeat``, warm page cache for all):
+
+- ``cp FILE COPY`` (the disk-to-disk floor on this machine),
+- python-irodsclient ``data_objects.put`` (the parallel >32 MiB path, 2-3 connections),
+- the same put with ``regChksum`` (the server hashes the bytes: what an ingest does).
+
+Prints the ratios ``cp time / put time`` (the goal is >= 0.4) and appends a section to
+docs/benchmarks.md with the machine, unless ``--no-write``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import irods.keywords as kw
+from irods.session import iRODSSession
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "docs" / "benchmarks.md"
+MiB = 1024 * 1024
+
+
+def best_of(repeat: int, func: Callable[[], None]) -> float:
+    """The shortest wall time of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def machine(where: Path) -> str:
+    """CPUs, CPU model, kernel, Python and the file system of ``where``."""
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    disk = "unknown"
+    try:
+        out = subprocess.run(["df", "-T", str(where)], capture_output=True, text=True, check=True)
+        fields = out.stdout.splitlines()[-1].split()
+        disk = f"{fields[1]} ({fields[0]})"
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        pass
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, files on {disk}, load average {load} at the end"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mib", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-write", action="store_true")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as scratch:
+        work = Path(scratch)
+        source = work / "source.bin"
+        with source.open("wb") as f:
+            for _ in range(args.mib):
+                f.write(os.urandom(MiB))
+        copy = work / "copy.bin"
+
+        def cp() -> None:
+            subprocess.run(["cp", str(source), str(copy)], check=True)
+            copy.unlink()
+
+        cp_time = best_of(args.repeat, cp)
+        root = work / "sandbox"
+        server = subprocess.Popen(
+            [sys.executable, "-m", "rodrunner", "sandbox", "--port", "0", "--root", str(root)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        try:
+            assert server.stdout is not None
+            host, port = server.stdout.readline().split()[4].rsplit(":", 1)
+            session = iRODSSession(
+                host=host,
+                port=int(port),
+                user="rods",
+                password="rods",  # noqa: S106  (the sandbox default)
+                zone="tempZone",
+            )
+            target = "/tempZone/home/rods/bench.bin"
+            try:
+                put_time = best_of(
+                    args.repeat, lambda: session.data_objects.put(str(source), target)
+                )
+                chk_time = best_of(
+                    args.repeat,
+                    lambda: session.data_objects.put(str(source), target, **{kw.REG_CHKSUM_KW: ""}),
+                )
+            finally:
+                session.cleanup()
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait(30)
+        where = machine(work)
+
+    size = args.mib * MiB
+    rows = [
+        ("cp", cp_time),
+        ("sandbox put", put_time),
+        ("sandbox put + regChksum (sha256)", chk_time),
+    ]
+    lines = [
+        f"| {name} | {t:.2f} s | {size / t / MiB:.0f} MiB/s | {cp_time / t:.2f}x |"
+        for name, t in rows
+    ]
+    table = "\n".join(
+        ["| operation | best time | throughput | speed vs cp |", "|---|---|---|---|", *lines]
+    )
+    print(table)
+    if not args.no_write:
+        RESULTS.parent.mkdir(exist_ok=True)
+        if not RESULTS.exists():
+            RESULTS.write_text("# Benchmarks\n\nOne section per run of a bench/ command.\n")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        section = (
+            f"\n## iRODS sandbox: {args.mib} MiB put on loopback vs cp ({stamp})\n\n"
+            f"`uv run python bench/bench_sandbox_put.py --mib {args.mib} --repeat {args.repeat}`"
+            f" (best of {args.repeat}; goal: put >= 0.4x the speed of cp).\n"
+            f"Machine: {where}.\n\n{table}\n"
+        )
+        with RESULTS.open("a", encoding="utf-8") as fh:
+            fh.write(section)
+
+
+if __name__ == "__main__":
+    main()
