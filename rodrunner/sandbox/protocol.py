@@ -12,6 +12,7 @@ import base64
 import builtins
 import json
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -119,11 +120,10 @@ _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 
 def _unescape_entity(m: re.Match[str]) -> str:
     name = m.group(1)
-    if name.startswith("#x"):
-        return chr(int(name[2:], 16))
-    if name.startswith("#"):
-        return chr(int(name[1:]))
-    return _NAMED[name]
+    if not name.startswith("#"):
+        return _NAMED[name]
+    number = int(name[2:], 16) if name.startswith("#x") else int(name[1:])
+    return chr(number) if number <= sys.maxunicode else m.group(0)
 
 
 def unescape(text: str) -> str:
