@@ -139,8 +139,11 @@ def _samples(rows: Iterable[Mapping[str, str]], projects: Mapping[str, str]) -> 
     samples: list[Sample] = []
     seen: set[Sample] = set()
     for raw in rows:
-        # Column names vary: Sample_ID / SampleID (bcl2fastq 1.8), index / Index ...
-        row = {k.lower().replace("_", ""): v for k, v in raw.items()}
+        # Column names vary: Sample_ID / SampleID (bcl2fastq 1.8), index / Index ... LIMS
+        # sheets add look-alikes after them (Sanger: Sample_ID, then sample_id): first wins.
+        row: dict[str, str] = {}
+        for key, value in raw.items():
+            row.setdefault(key.lower().replace("_", ""), value)
         sample_id = row.get("sampleid", "").strip()
         if not sample_id:
             continue

@@ -82,6 +82,24 @@ EXPECTED: dict[str, tuple[str | None, dict[str, Any]]] = {
             "flowcell_mode": "RapidRun",
         },
     ),
+    "NovaSeq6000/wtsi-npg_npg_irods__180709_A00538_0010": (
+        None,
+        {
+            "run_id": "180709_A00538_0010_BH3FCMDRXX",
+            "sequencer_type": "novaseq",
+            "instrument_model": "NovaSeq 6000",
+            "instrument_id": "A00538",
+            "run_number": 10,
+            "flowcell_id": "H3FCMDRXX",
+            "run_date": "2018-07-09",
+            "lanes": 2,
+            "reads": "151,8i,8i,151",
+            "samplesheet_version": 1,
+            "control_software_version": "1.4.0",
+            "rta_version": "v3.3.3",
+            "flowcell_mode": "S1",
+        },
+    ),
     "HiSeq4000/wtsi-npg_npg_tracking__171116_K00340_PE": (
         None,
         {

@@ -43,6 +43,8 @@ def test_every_real_sheet_parses(path: Path) -> None:
          ("Human_PBMC_R1", None, "Project1", None, "TCTTAAAG", None)),
         ("HiSeq2500/Clinical-Genomics_demultiplexing__170517_D00456_0219/SampleSheet.csv", 1, 96,
          ("LEI2701A172_dual65", None, "814813", 1, "CGGCTATG", "TATAGCCT")),
+        ("NovaSeq6000/wtsi-npg_npg_irods__180709_A00538_0010/samplesheet_26291.csv", 1, 26,
+         ("22705454", "5290STDY7575133", None, 1, "AACACATA", "AATTCTAA")),
     ],
 )  # fmt: skip
 def test_sheet_values(relpath: str, version: int, count: int, first: tuple[object, ...]) -> None:
