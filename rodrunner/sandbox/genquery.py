@@ -84,6 +84,9 @@ COLUMNS: dict[int, Col] = {
     207: Col("U", "U.user_comment"),
     208: Col("U", "U.create_ts", "time"),
     209: Col("U", "U.modify_ts", "time"),
+    # Group (users of type rodsgroup; the sandbox keeps no membership: every user is in public)
+    900: Col("G", "G.user_id", "int"),
+    901: Col("G", "G.user_name"),
     # Resource
     301: Col("R", "R.resc_id", "int"),
     302: Col("R", "R.resc_name"),
@@ -455,6 +458,14 @@ def _from_clause(
         parts.append(f"JOIN resources R{on}" if parts else "resources R")
         if "RM" in tables:
             parts.append(meta("RM", "R.resc_id"))
+    if "G" in tables:
+        groups = "(SELECT * FROM users WHERE user_type_name = 'rodsgroup') G"
+        if not parts:
+            parts.append(groups)
+        elif "U" in tables:
+            parts.append(f"JOIN {groups} ON G.user_name = 'public' OR G.user_id = U.user_id")
+        else:
+            parts.append(f"JOIN {groups} ON 1")
     for alias in extra_meta:
         parts.append(meta(alias, _META_KEYS[alias.rstrip("0123456789")]))
     if "Z" in tables:

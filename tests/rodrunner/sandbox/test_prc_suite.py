@@ -11,8 +11,8 @@ What is left out, and why (the sandbox serves what an ingest and its tests need)
 - resources: ``resources.create``/``remove``, resource hierarchies, replication, ``trim``,
   ``replica_truncate`` (admin ``add resource``, APIs 802, 634...): the sandbox has one
   resource, ``demoResc``;
-- groups and membership, quotas, group admins creating groups (``USER_GROUP`` columns 900+,
-  ``add group``/``modify group``, ``set-quota``): no group table in the sandbox catalog;
+- group membership, quotas, group admins creating groups (``add group``/``modify group``,
+  ``set-quota``): groups are only users of type ``rodsgroup``, every user is in ``public``;
 - remote zones (zone_test, ``user#otherZone`` homes): one local zone only;
 - tickets, ACLs, inheritance (access_test, ticket_test, ``modify_access``): no ACLs;
 - rules and specific queries (rule_test, ``EXEC_MY_RULE`` 625, ``SPECIFIC_QUERY`` 722,
@@ -114,6 +114,7 @@ CURATED: dict[str, list[str]] = {
         "TestMeta.test_add_obj_meta_empty",
         "TestMeta.test_atomic_metadata_json_error__issue_606",
         "TestMeta.test_atomic_metadata_operation_for_data_object_244",
+        "TestMeta.test_atomic_metadata_operations_244",
         "TestMeta.test_atomic_metadata_operations_with_admin_kw__issue_576",
         "TestMeta.test_binary_avu_fields__issue_707",
         "TestMeta.test_bytestring_AVUs_in_Python3__issue_442",
