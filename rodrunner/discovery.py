@@ -157,6 +157,21 @@ def _has_marker(run_dir: str, profile: SequencerProfile) -> bool:
     return False
 
 
+def _cell_run_id(run_name: str, cell: str, verdict: Completion) -> str:
+    """A SMRT cell's run id: its movie name (what the parsers report), from the indicator.
+
+    The instrument names the cell's ``*.transferdone`` after its movie
+    (``m84047_230404_164952_s1``);
+    before that file exists the cell is called ``<run folder>_<cell>``.
+    """
+    indicator = verdict.indicator
+    if indicator is not None and indicator.name.endswith(".transferdone"):
+        movie = indicator.name[: -len(".transferdone")]
+        if movie:
+            return movie
+    return f"{run_name}_{cell}"
+
+
 def _entry(run_dir: str, run_id: str, sequencer_type: str | None, verdict: Completion) -> RunEntry:
     return RunEntry(
         run_dir=Path(run_dir),
@@ -224,10 +239,15 @@ def classify_folder(
         if skip_file and os.path.exists(os.path.join(path, skip_file)):
             skipped = Completion("skipped", f"{skip_file} present in the run folder")
             return [_entry(os.path.join(path, c), f"{name}_{c}", type_name, skipped) for c in cells]
-        return [
-            _entry(os.path.join(path, c), f"{name}_{c}", type_name, judge(os.path.join(path, c)))
-            for c in cells
-        ]
+        entries = []
+        for cell in cells:
+            verdict = judge(os.path.join(path, cell))
+            entries.append(
+                _entry(
+                    os.path.join(path, cell), _cell_run_id(name, cell, verdict), type_name, verdict
+                )
+            )
+        return entries
 
     verdict = judge(path)
     if (

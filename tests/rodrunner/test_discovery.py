@@ -110,8 +110,17 @@ def test_pacbio_entries_are_smrt_cells(tmp_path: Path) -> None:
     assert entries["1_A01"].state == "complete"
     assert entries["1_B01"].state == "in_progress"
     assert entries["2_C01"].state == "complete"
-    assert entries["1_A01"].run_id == "r84047_20230404_164952_1_A01"
     assert entries["1_A01"].run_dir == run / "1_A01"
+
+
+def test_pacbio_cell_run_id_is_the_movie_name(tmp_path: Path) -> None:
+    """A finished SMRT cell is called by its movie name, as the parsers call it."""
+    run = tmp_path / "r84047_20230404_164952"
+    _touch(run / "1_A01" / "metadata" / "m84047_230404_164952_s1.transferdone")
+    _touch(run / "1_B01" / "metadata" / "m84047_230404_200000_s2.metadata.xml")
+    entries = {e.run_dir.name: e for e in find_sequencer_runs(tmp_path)}
+    assert entries["1_A01"].run_id == "m84047_230404_164952_s1"
+    assert entries["1_B01"].run_id == "r84047_20230404_164952_1_B01"
 
 
 def test_pacbio_run_without_cells_is_in_progress(tmp_path: Path) -> None:
