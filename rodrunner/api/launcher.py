@@ -13,6 +13,7 @@ Parameters are plain values and the configuration FILE PATH, never a secret.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections import OrderedDict
@@ -33,6 +34,8 @@ log = structlog.get_logger()
 
 RESULT_LIMIT = 64 * 1024
 """Bytes of JSON above which a result is not returned by the status route."""
+RESULT_WAIT = 10.0
+"""Seconds the status route waits for a finished embedded run's engine to hand back its state."""
 KEPT_RESULTS = 500
 """Final states of embedded runs kept in memory for their results."""
 
@@ -157,6 +160,12 @@ class FlowLauncher:
         log.info("api.flow_finished", flow_run_id=flow_run_id, state=getattr(state, "name", None))
 
     def _result(self, flow_run_id: str) -> Any:
+        with self._lock:
+            future = self._pending.get(flow_run_id)
+        if future is not None:
+            # Prefect records the final state a moment before the engine returns it to us.
+            with contextlib.suppress(Exception):
+                future.result(timeout=RESULT_WAIT)
         with self._lock:
             state = self._states.get(flow_run_id)
         if state is None:
