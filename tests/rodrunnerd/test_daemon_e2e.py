@@ -1,0 +1,266 @@
+"""End to end: the real daemon process, the iRODS sandbox over TCP and Prefect.
+
+Each test starts ``python -m rodrunnerd --config F`` as a subprocess (its own temporary
+PREFECT_HOME, so Prefect runs its temporary local server), writes run folders with the
+simulator the way instruments do, and checks iRODS itself: ``rodrunner::status=complete`` on
+every run collection, and one ``ingest.complete`` event per run across every daemon life.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from irods.session import iRODSSession
+
+from rodrunner.sandbox import SandboxInfo
+from rodrunner.simulate import simulate_run
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
+
+STATUS = "rodrunner::status"
+
+
+class DaemonProcess:
+    """``python -m rodrunnerd --config F`` with its output collected line by line."""
+
+    def __init__(self, config: Path, env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rodrunnerd", "--config", str(config)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env,
+        )
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def saw(self, *needles: str) -> bool:
+        """Whether one output line contains every needle."""
+        return any(all(n in line for n in needles) for line in list(self.lines))
+
+    def count(self, *needles: str) -> int:
+        """Output lines containing every needle."""
+        return sum(all(n in line for n in needles) for line in list(self.lines))
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
+        """Send ``sig`` and wait for the exit code."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._reader.join(5)
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+
+    def output(self) -> str:
+        """Everything the daemon printed (for assertion messages)."""
+        return "".join(self.lines[-200:])
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str = "") -> None:
+    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    assert predicate(), f"timed out waiting for {what}"
+
+
+class Share:
+    """Roots, config and daemon lives of one test."""
+
+    def __init__(self, tmp: Path, sandbox: SandboxInfo, session: iRODSSession) -> None:
+        self.tmp = tmp
+        self.sandbox = sandbox
+        self.session = session
+        self.roots = tmp / "roots"
+        self.lives: list[DaemonProcess] = []
+        self.env = {
+            **os.environ,
+            "PREFECT_HOME": str(tmp / "prefect"),
+            "RODRUNNER_IRODS__PASSWORD": sandbox.password.get_secret_value(),
+            "PYTHONUNBUFFERED": "1",
+        }
+        for key in ("PREFECT_API_URL", "RODRUNNER_CONFIG", "NOTIFY_SOCKET"):
+            self.env.pop(key, None)
+
+    def configure(self, types: dict[str, dict[str, Any]], **daemon: Any) -> Path:
+        """Write config.yaml for these roots (JSON is YAML) and create the roots."""
+        import json
+
+        for name in types:
+            (self.roots / name).mkdir(parents=True, exist_ok=True)
+        settings = {
+            "state_dir": str(self.tmp / "state"),
+            "settle_seconds": 1,
+            "rescan_interval": 300,
+            "max_concurrent_ingests": 2,
+            **daemon,
+        }
+        config = {
+            "irods": {
+                "host": self.sandbox.host,
+                "port": self.sandbox.port,
+                "zone": self.sandbox.zone,
+                "user": self.sandbox.user,
+            },
+            "sequencer": {"base_dir": str(self.roots), "types": types},
+            "daemon": settings,
+            "logging": {"format": "json"},
+        }
+        path = self.tmp / "config.yaml"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        return path
+
+    def start(self, config: Path, ready_timeout: float = 180) -> DaemonProcess:
+        """Start a daemon life and wait until it says it is ready."""
+        life = DaemonProcess(config, self.env)
+        self.lives.append(life)
+        wait_for(
+            lambda: life.saw("daemon.ready") or life.proc.poll() is not None,
+            ready_timeout,
+            "daemon.ready",
+        )
+        assert life.proc.poll() is None, life.output()
+        return life
+
+    def collection(self, sequencer_type: str, run_id: str) -> str:
+        """The run collection of DESIGN.md's default template."""
+        user, zone = self.sandbox.user, self.sandbox.zone
+        return f"/{zone}/home/{user}/sequencer/{sequencer_type}/{run_id}"
+
+    def status(self, sequencer_type: str, run_id: str) -> str | None:
+        """The run's rodrunner::status in iRODS (None when there is no collection)."""
+        path = self.collection(sequencer_type, run_id)
+        if not self.session.collections.exists(path):
+            return None
+        avus = self.session.collections.get(path).metadata.get_all(STATUS)
+        return avus[0].value if avus else None
+
+    def wait_complete(self, sequencer_type: str, run_id: str, timeout: float = 240) -> None:
+        """Wait until iRODS says the run is complete."""
+        wait_for(
+            lambda: self.status(sequencer_type, run_id) == "complete",
+            timeout,
+            f"{run_id} complete in iRODS\n{self.lives[-1].output() if self.lives else ''}",
+        )
+
+    def ingests(self, run_id: str) -> int:
+        """How many flow runs uploaded this run to completion, over every daemon life."""
+        return sum(life.count('"ingest.complete"', run_id) for life in self.lives)
+
+    def stop_all(self) -> None:
+        """SIGKILL whatever still runs (a test's failure path)."""
+        for life in self.lives:
+            if life.proc.poll() is None:
+                life.stop(signal.SIGKILL, timeout=30)
+
+
+@pytest.fixture
+def share(
+    tmp_path: Path, irods_sandbox: SandboxInfo, irods_session: iRODSSession
+) -> Iterator[Share]:
+    """A sequencer share, a sandbox and the daemon lives started on them."""
+    s = Share(tmp_path, irods_sandbox, irods_session)
+    try:
+        yield s
+    finally:
+        s.stop_all()
+
+
+def test_runs_of_several_instruments_are_ingested_once(share: Share) -> None:
+    """Runs whose indicator is created or renamed in are detected by the observers and
+    ingested exactly once; NovaSeq waits for CopyComplete.txt; skip and ingest files work."""
+    config = share.configure({"novaseq": {}, "miseq": {}, "nextseq2000": {}})
+    daemon = share.start(config)
+    novaseq, miseq, nextseq = (share.roots / t for t in ("novaseq", "miseq", "nextseq2000"))
+
+    created = simulate_run(novaseq, "novaseq", files=12, size=200, duration=1.0)
+    renamed = simulate_run(miseq, "miseq", files=12, size=200, indicator_by_rename=True)
+    renamed2 = simulate_run(nextseq, "nextseq2000", files=12, size=200, indicator_by_rename=True)
+    waiting = simulate_run(
+        novaseq,
+        "novaseq",
+        files=6,
+        size=100,
+        complete=False,
+        run_id="250101_A00834_0001_AHWAITXXXX",
+    )
+    (waiting / "RTAComplete.txt").write_text("RTA 3.4.4\n")
+    skipped = simulate_run(
+        miseq, "miseq", files=4, size=100, run_id="250102_M04034_0002_000000000-SKIPD"
+    )
+    (skipped / ".rodrunner-skip").write_text("")
+    forced = simulate_run(
+        nextseq,
+        "nextseq2000",
+        files=4,
+        size=100,
+        complete=False,
+        run_id="20250103_VH00123_0003_AAFORCEDXX",
+    )
+    (forced / ".rodrunner-ingest").write_text("")
+
+    share.wait_complete("novaseq", created.name)
+    share.wait_complete("miseq", renamed.name)
+    share.wait_complete("nextseq2000", renamed2.name)
+    share.wait_complete("nextseq2000", forced.name)
+    wait_for(lambda: daemon.saw("run.skipped", skipped.name), 30, "run.skipped")
+    assert share.status("novaseq", waiting.name) is None, "RTAComplete.txt alone is not enough"
+    assert share.status("miseq", skipped.name) is None
+
+    (waiting / "CopyComplete.txt").write_text("")
+    share.wait_complete("novaseq", waiting.name)
+    assert daemon.stop() == 0
+    assert daemon.saw("daemon.stopped")
+    for run in (created, renamed, renamed2, waiting, forced):
+        assert share.ingests(run.name) == 1, run.name
+    assert share.ingests(skipped.name) == 0
+
+
+def test_sigkill_mid_ingest_and_runs_done_while_down(share: Share) -> None:
+    """A daemon killed mid-ingest and started again completes every run, each once; a run
+    completed while it was down is ingested at start."""
+    config = share.configure({"novaseq": {}, "miseq": {}}, settle_seconds=0)
+    first = share.start(config)
+    big = simulate_run(share.roots / "novaseq", "novaseq", files=600, size=2000)
+    wait_for(lambda: first.saw("ingest.started", big.name), 120, "ingest.started")
+    assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert share.status("novaseq", big.name) != "complete"
+
+    down = simulate_run(share.roots / "miseq", "miseq", files=8, size=100)
+    second = share.start(config)
+    share.wait_complete("novaseq", big.name)
+    share.wait_complete("miseq", down.name)
+    assert second.stop() == 0
+    assert share.ingests(big.name) == 1
+    assert share.ingests(down.name) == 1
+    assert second.saw("run.resumed", big.name)
+
+
+def test_polling_mode_detects_runs(share: Share) -> None:
+    """With observer: polling (and no rescan due), a new run is still detected and ingested."""
+    config = share.configure({"miseq": {"observer": "polling", "poll_interval": 0.5}})
+    daemon = share.start(config)
+    assert daemon.saw("observer.started", "polling")
+    run = simulate_run(share.roots / "miseq", "miseq", files=6, size=100, indicator_by_rename=True)
+    share.wait_complete("miseq", run.name)
+    assert daemon.stop() == 0
+    assert share.ingests(run.name) == 1
