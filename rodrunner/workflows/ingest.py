@@ -233,6 +233,9 @@ def ingest_run(
         summary.update(error=str(exc), error_type=type(exc).__name__)
     except OSError as exc:
         summary.update(error=f"run folder '{run_dir}': {exc}", error_type=type(exc).__name__)
+    except Exception as exc:  # a bug or an untranslated error: still a failed, announced ingest
+        log.exception("ingest.crashed")
+        summary.update(error=f"unexpected {type(exc).__name__}: {exc}", error_type="crash")
     summary["seconds"] = round(time.monotonic() - started, 3)
     if summary["success"]:
         if summary["status"] == "complete":

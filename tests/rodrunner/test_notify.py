@@ -6,6 +6,7 @@ import email
 import email.policy
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ from rodrunner.notify import format_message, notify_ingest
 
 
 @dataclass
-class _Inbox:
+class Inbox:
     port: int
     messages: list[email.message.EmailMessage] = field(default_factory=list)
 
@@ -39,16 +40,23 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.fixture
-def inbox() -> Iterator[_Inbox]:
+@contextmanager
+def smtp_server() -> Iterator[Inbox]:
     """A real SMTP server on 127.0.0.1 collecting what it receives."""
-    box = _Inbox(port=_free_port())
+    box = Inbox(port=_free_port())
     controller = Controller(box, hostname="127.0.0.1", port=box.port)
     controller.start()
     try:
         yield box
     finally:
         controller.stop()
+
+
+@pytest.fixture
+def inbox() -> Iterator[Inbox]:
+    """A real SMTP server on 127.0.0.1 for one test."""
+    with smtp_server() as box:
+        yield box
 
 
 def _config(port: int, **notifications: object) -> AppConfig:
@@ -73,7 +81,7 @@ FAILED = {
 }
 
 
-def test_failure_mail_names_run_cause_and_path_not_secret(inbox: _Inbox) -> None:
+def test_failure_mail_names_run_cause_and_path_not_secret(inbox: Inbox) -> None:
     """A failed ingest sends one mail naming run, cause and iRODS path, without the password."""
     assert notify_ingest(FAILED, _config(inbox.port))
     assert len(inbox.messages) == 1
@@ -85,7 +93,7 @@ def test_failure_mail_names_run_cause_and_path_not_secret(inbox: _Inbox) -> None
     assert "s3cret-pw" not in text
 
 
-def test_success_is_quiet_unless_configured(inbox: _Inbox) -> None:
+def test_success_is_quiet_unless_configured(inbox: Inbox) -> None:
     """A successful ingest is announced only with notifications.on_success."""
     ok = {**FAILED, "success": True, "status": "complete", "error": None}
     assert not notify_ingest(ok, _config(inbox.port))
@@ -94,7 +102,7 @@ def test_success_is_quiet_unless_configured(inbox: _Inbox) -> None:
     assert "complete" in inbox.text()
 
 
-def test_failure_quiet_when_switched_off(inbox: _Inbox) -> None:
+def test_failure_quiet_when_switched_off(inbox: Inbox) -> None:
     """notifications.on_failure=false sends nothing for a failure."""
     assert not notify_ingest(FAILED, _config(inbox.port, on_failure=False))
     assert inbox.messages == []

@@ -23,6 +23,7 @@ from rodrunner.workflows.ingest import (
     ingest_sequencer_runs,
     summary_from_state,
 )
+from tests.rodrunner.test_notify import Inbox, smtp_server
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -151,6 +152,27 @@ def test_wrong_password_fails_with_clear_error(tmp_path: Path, irods_sandbox: Sa
     assert summary["error_type"] == "AuthenticationError"
     assert "not-the-password" not in summary["error"]
     assert summary["uploaded_files"] == 0
+
+
+def test_failure_is_mailed(tmp_path: Path, irods_sandbox: SandboxInfo) -> None:
+    """A failed ingest sends one mail naming the run and the cause, never the password."""
+    with smtp_server() as inbox:
+        _check_failure_mail(tmp_path, irods_sandbox, inbox)
+
+
+def _check_failure_mail(tmp_path: Path, irods_sandbox: SandboxInfo, inbox: Inbox) -> None:
+    url = f"mailto://127.0.0.1:{inbox.port}?from=r@example.org&to=ops@example.org&mode=insecure"
+    config = write_config(tmp_path / "bad.yaml", irods_sandbox, password="Wr0ngPassword")
+    data = yaml.safe_load(config.read_text())
+    data["notifications"] = {"urls": [url]}
+    config.write_text(yaml.safe_dump(data))
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=2, size=16)
+    assert run(run_dir, config)["status"] == "failed"
+    assert len(inbox.messages) == 1
+    text = inbox.text()
+    assert run_dir.name in text
+    assert "FAILED" in text
+    assert "Wr0ngPassword" not in text
 
 
 def test_file_error_leaves_status_ingesting(tmp_path: Path, config_file: Path) -> None:
