@@ -215,8 +215,15 @@ def test_killed_ingest_resumes_sending_only_what_is_missing(
     with iRODSClient(cfg.irods) as client:
         before = _stable_listing(client, collection)
         status = {a.attr: a.value for a in client.get_metadata(collection)}
+        # An object written in full whose close never came has no registered checksum yet;
+        # the resume asks the server to compute it, and so does this count.
+        good_before = 0
+        for rel, obj in before.items():
+            checksum = obj.checksum
+            if checksum is None and obj.size == (run_dir / rel).stat().st_size:
+                checksum = client.checksum(f"{collection}/{rel}")
+            good_before += expected.get(rel) == checksum
     assert status.get("rodrunner::status") == "ingesting"
-    good_before = sum(1 for rel, obj in before.items() if expected.get(rel) == obj.checksum)
     assert good_before < len(expected)
     capsys.readouterr()
     assert main(["ingest", str(run_dir), "--config", str(config)]) == 0
