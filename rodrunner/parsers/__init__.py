@@ -221,8 +221,8 @@ def _merge(
     # win over the folder name, which is only the fallback.
     if platform == "nanopore":
         final_run_id = run_id or merged.get("run_id")
-    else:
-        final_run_id = merged.get("run_id") or run_id
+    else:  # AVITI's operator-typed RunName only when neither file nor folder names the run
+        final_run_id = merged.get("run_id") or run_id or merged.get("run_name")
     if not final_run_id:
         names = ", ".join(name for _, name, _ in results)
         raise MetadataError(f"no run ID in {names}; pass the run folder's name as run_id")

@@ -1,7 +1,9 @@
 """Element Biosciences AVITI: ``RunParameters.json``, ``RunManifest.csv`` (sections in any
 case: ``[SAMPLES]``/``[Samples]``) and the bases2fastq ``RunManifest.json``.
 
-Cytoprofiling runs carry ``Batches[]`` instead of ``Cycles`` and have no reads.
+Cytoprofiling runs carry ``Batches[]`` instead of ``Cycles`` and have no reads. The run ID is
+``RunFolderName`` (blank in some files), not the operator's ``RunName``; ``PlatformVersion`` is
+the AVITI OS version.
 """
 
 from __future__ import annotations
@@ -25,9 +27,14 @@ def parse_run_parameters_json(name: str, data: bytes) -> Fields:
             name, "has neither InstrumentName nor RunName; is it an AVITI RunParameters.json?"
         )
     fields: Fields = {"sequencer_type": "aviti", "instrument_model": "AVITI"}
-    run_id = _text(document.get("RunFolderName")) or _text(document.get("RunName"))
-    if run_id:
-        fields["run_id"] = run_id
+    # The run folder's name is the run ID; RunName is free text the operator typed ("1234"),
+    # only a last resort after the folder name (see parse_files).
+    _put(fields, "run_id", _text(document.get("RunFolderName")))
+    _put(fields, "run_name", _text(document.get("RunName")))
+    version = _text(document.get("PlatformVersion"))
+    if version:
+        fields["control_software"] = "AVITI OS"
+        fields["control_software_version"] = version
     _put(fields, "instrument_id", _text(document.get("InstrumentName")))
     consumables = document.get("Consumables")
     flowcell_info = consumables.get("Flowcell") if isinstance(consumables, dict) else None

@@ -18,6 +18,7 @@ class Fields(TypedDict, total=False):
     """A partial run metadata record; keys are RunMetadata fields (software flattened)."""
 
     run_id: str
+    run_name: str
     sequencer_type: str
     instrument_model: str
     instrument_id: str

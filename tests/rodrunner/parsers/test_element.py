@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rodrunner.errors import MetadataFileError
+from rodrunner.parsers import parse_files
 from rodrunner.parsers.element import parse_run_manifest, parse_run_parameters_json
 from tests.rodrunner.parsers.conftest import RUNS, file_id
 
@@ -57,6 +59,31 @@ def test_manifest_json_projects_and_lanes() -> None:
     samples = parse_run_manifest(path.name, path.read_bytes())["samples"]
     assert {(s.sample_id, s.lane) for s in samples[:2]} == {("sample_0", 1), ("sample_0", 2)}
     assert samples[0].project == "DefaultProject"
+
+
+def test_run_name_is_not_the_run_id() -> None:
+    """Without RunFolderName the run ID is the folder's name; RunName is only a fallback."""
+    path = RUNS / "Element_AVITI/wtsi-npg_npg_tracking__20250127_AV244103_NT1850075L"
+    document = json.loads((path / "RunParameters.json").read_bytes())
+    # npg_tracking's 20250101_AV244103_NT1234567E file has RunFolderName blank like this.
+    document["RunFolderName"] = ""
+    files = {"RunParameters.json": json.dumps(document).encode()}
+    fields = parse_run_parameters_json("RunParameters.json", files["RunParameters.json"])
+    assert "run_id" not in fields
+    assert fields["run_name"] == "1234_NT1850075L"
+    folder = "20250127_AV244103_1234_NT1850075L"
+    assert parse_files(files, run_id=folder).run_id == folder
+    assert parse_files(files).run_id == "1234_NT1850075L"
+
+
+def test_platform_version_is_the_control_software() -> None:
+    """PlatformVersion (as in a real AVITI OS 2.6.2 file) is the control software version."""
+    data = b'{"RunName": "A2349523513", "InstrumentName": "AV242106", "PlatformVersion": "2.6.2"}'
+    fields = parse_run_parameters_json("RunParameters.json", data)
+    assert (fields["control_software"], fields["control_software_version"]) == (
+        "AVITI OS",
+        "2.6.2",
+    )
 
 
 def test_bad_json() -> None:
