@@ -1,7 +1,9 @@
 """The ``rodrunner`` command: a thin shell over the library.
 
 Each sub-command lives in its own module of this package and exposes ``register(app)``.
-``main(argv) -> int`` is what the console script and the tests call.
+``main(argv) -> int`` is what the console script and the tests call. Only the module of the
+command being run is imported (``rodrunner scan`` need not load Prefect or the sandbox);
+``--help`` and unknown commands load them all.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ import typer
 
 from rodrunner import __version__
 
-COMMAND_MODULES = (
-    "check_config",
-    "scan",
-    "metadata",
-    "simulate",
-    "sandbox",
-    "ingest",
-    "serve",
-    "api",
-)
+#: command name -> the module of this package that registers it
+COMMANDS = {
+    "check-config": "check_config",
+    "scan": "scan",
+    "metadata": "metadata",
+    "simulate": "simulate",
+    "sandbox": "sandbox",
+    "ingest": "ingest",
+    "update-metadata": "ingest",
+    "serve": "serve",
+    "api": "api",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
+_registered: set[str] = set()
 
 app = typer.Typer(
     name="rodrunner",
@@ -39,15 +45,24 @@ def _root() -> None:
     """Move finished sequencing runs from the sequencer share into iRODS."""
 
 
-def _register_all() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"{__name__}.{name}":
-                continue  # command not built yet
-            raise
-        module.register(app)
+def _register(modules: Sequence[str]) -> None:
+    for name in modules:
+        if name in _registered:
+            continue
+        importlib.import_module(f"{__name__}.{name}").register(app)
+        _registered.add(name)
+
+
+def _modules_for(args: Sequence[str]) -> Sequence[str]:
+    """The command modules ``args`` needs: the named command's, or all of them."""
+    for arg in args:
+        if arg.startswith("-"):
+            continue
+        if arg == "version":
+            return ()
+        module = COMMANDS.get(arg)
+        return (module,) if module else COMMAND_MODULES
+    return COMMAND_MODULES
 
 
 @app.command()
@@ -56,12 +71,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
-_register_all()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code instead of exiting."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _register(_modules_for(args))
     try:
         app(args=args, prog_name="rodrunner")
     except SystemExit as exc:
