@@ -1,0 +1,94 @@
+"""The iRODS tasks' decisions: skip check and object verification."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from rodrunner.config import AppConfig
+from rodrunner.errors import IngestVerificationError
+from rodrunner.irods.client import RemoteObject, iRODSClient
+from rodrunner.manifest import build_manifest
+from rodrunner.plan import MANIFEST_NAME
+from rodrunner.sandbox import SandboxInfo
+from rodrunner.tasks.irods import (
+    StoredRun,
+    already_ingested,
+    compare_objects,
+    read_ingest_state,
+    verify_run,
+    write_manifest,
+)
+
+SHA = hashlib.sha256(b"x").hexdigest()
+OTHER = hashlib.sha256(b"y").hexdigest()
+
+
+def test_complete_run_with_same_paths_and_sizes_is_skipped() -> None:
+    """Complete status + intact manifest + same paths and sizes → already ingested."""
+    manifest = build_manifest("R", {"a": 1, "b/c": 2}, {"a": SHA, "b/c": SHA})
+    stored = StoredRun(True, "complete", manifest.sha256, manifest)
+    assert already_ingested(stored, {"a": 1, "b/c": 2})
+    assert not already_ingested(stored, {"a": 1, "b/c": 3})
+    assert not already_ingested(stored, {"a": 1})
+    assert not already_ingested(stored, {"a": 1, "b/c": 2, "new": 0})
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        StoredRun(False),
+        StoredRun(True, "ingesting"),
+        StoredRun(True, "complete", "0" * 64, build_manifest("R", {"a": 1}, {"a": SHA})),
+        StoredRun(True, "complete", None, None, "unreadable"),
+    ],
+)
+def test_incomplete_or_inconsistent_run_is_not_skipped(stored: StoredRun) -> None:
+    """No status, status ingesting, a manifest whose sha differs from its AVU: ingest again."""
+    assert not already_ingested(stored, {"a": 1})
+
+
+def test_compare_objects_names_every_difference() -> None:
+    """Missing, resized, unchecksummed and differing objects are each named."""
+    remote = {
+        "ok": RemoteObject(1, SHA),
+        "resized": RemoteObject(2, SHA),
+        "nosum": RemoteObject(1, None),
+        "wrong": RemoteObject(1, OTHER),
+    }
+    sizes = {"ok": 1, "resized": 1, "nosum": 1, "wrong": 1, "missing": 1}
+    result = compare_objects(remote, sizes, dict.fromkeys(sizes, SHA))
+    assert result.verified == 1
+    assert [p.split(":")[0] for p in result.problems] == ["missing", "nosum", "resized", "wrong"]
+    assert not result.ok
+
+
+def test_tasks_against_sandbox(tmp_path: Path, irods_sandbox: SandboxInfo) -> None:
+    """verify_run names a corrupt object; read_ingest_state reads what write_manifest put."""
+    info = irods_sandbox
+    config = AppConfig(
+        irods={  # type: ignore[arg-type]
+            "host": info.host,
+            "port": info.port,
+            "password": info.password.get_secret_value(),
+        }
+    )
+    coll = "/tempZone/home/rods/t"
+    with iRODSClient(config.irods) as client:
+        client.ensure_collection(coll)
+        client.put_bytes(f"{coll}/a", b"x")
+        verify_run.fn(client, coll, {"a": 1}, {"a": SHA})
+        with pytest.raises(IngestVerificationError, match="a: server sha256"):
+            verify_run.fn(client, coll, {"a": 1}, {"a": OTHER})
+        manifest = build_manifest("t", {"a": 1}, {"a": SHA})
+        write_manifest.fn(client, coll, manifest)
+        client.set_metadata(
+            coll,
+            [("rodrunner::status", "complete"), ("rodrunner::manifest_sha256", manifest.sha256)],
+        )
+        stored = read_ingest_state.fn(client, coll)
+        assert client.read_bytes(f"{coll}/{MANIFEST_NAME}") == manifest.to_bytes()
+    assert stored.manifest == manifest
+    assert already_ingested(stored, {"a": 1})
