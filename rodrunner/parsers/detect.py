@@ -2,7 +2,8 @@
 
 :func:`detect_sequencer_type` decides from content: AVITI, PacBio and ONT files name their
 platform; Illumina runs are told apart by RunParameters (application, instrument type), then
-the RunInfo instrument prefix, then the RunInfo version and lane count (pre-release names).
+the RunInfo instrument prefix, then the RunInfo version and lane count (pre-release or
+facility-renamed instruments).
 """
 
 from __future__ import annotations
@@ -116,8 +117,13 @@ def _ordered(kinds: Mapping[str, FileKind | None], kind: FileKind) -> list[str]:
 
 
 def _guess_from_runinfo_layout(name: str, data: bytes, lanes: int | None) -> str | None:
-    """Pre-release instrument names (Pi1-9, pi1-07): the RunInfo version says the generation."""
+    """Pre-release or facility-renamed instruments (Pi1-9, pi1-07, Broad's SL-HDF): the RunInfo
+    version says the generation, the lane count the instrument within it."""
     version = parse_xml(name, data).get("Version")
+    if version == "3":  # HiSeq 3000/4000/X only
+        return "hiseq"
+    if version == "2" and lanes:  # MiSeq has one lane; HiSeq 2000/2500 two or eight
+        return "hiseq" if lanes >= 2 else "miseq"
     if version == "6":
         return "novaseqx" if (lanes or 0) >= 8 else "nextseq2000"
     if version == "5":

@@ -12,6 +12,7 @@ from tests.rodrunner.parsers.conftest import folder_files
 FOLDERS = {
     "HiSeq2000/bbi-lab_bbi-dmux__130531_SN743_0384": "hiseq",
     "HiSeq2500/nthmost_illuminate__140213_D00251": "hiseq",
+    "HiSeq2500/broadinstitute_viral-ngs__SL-HDF_0700": "hiseq",
     "HiSeq4000/wtsi-npg_npg_tracking__200213_K00340_SR": "hiseq",
     "HiSeqX/wtsi-npg_npg_tracking__171123_ST-E00245": "hiseq",
     "MiSeq/wtsi-npg_npg_tracking__171114_M02069": "miseq",
@@ -55,6 +56,16 @@ def test_detects_each_family(folder: str, expected: str) -> None:
 def test_classify(name: str, kind: str | None) -> None:
     """File names map to metadata kinds case-insensitively; data files to none."""
     assert classify(name) == kind
+
+
+@pytest.mark.parametrize(("version", "lanes", "expected"), [("2", 1, "miseq"), ("3", 8, "hiseq")])
+def test_renamed_instrument_by_runinfo_layout(version: str, lanes: int, expected: str) -> None:
+    """An instrument name without an Illumina prefix falls back to RunInfo version and lanes."""
+    runinfo = (
+        f'<RunInfo Version="{version}"><Run Id="150821_SL-XYZ_0006_X" Number="6">'
+        f'<Instrument>SL-XYZ</Instrument><FlowcellLayout LaneCount="{lanes}"/></Run></RunInfo>'
+    )
+    assert detect_sequencer_type({"RunInfo.xml": runinfo.encode()}) == expected
 
 
 def test_unknown_content() -> None:

@@ -100,6 +100,20 @@ EXPECTED: dict[str, tuple[str | None, dict[str, Any]]] = {
             "flowcell_mode": "S1",
         },
     ),
+    "HiSeq2500/broadinstitute_viral-ngs__SL-HDF_0700": (
+        None,
+        {
+            "run_id": "150821_SL-HDF_0700_AHVFF2ADXX",
+            "sequencer_type": "hiseq",
+            "instrument_model": None,
+            "instrument_id": "SL-HDF",
+            "run_number": 700,
+            "flowcell_id": "HVFF2ADXX",
+            "run_date": "2015-08-21",
+            "lanes": 2,
+            "reads": "101,8i,8i,101",
+        },
+    ),
     "HiSeq4000/wtsi-npg_npg_tracking__171116_K00340_PE": (
         None,
         {
