@@ -41,7 +41,9 @@ def parse_pacbio(name: str, data: bytes) -> Fields:
     _put(fields, "run_date", _date_from_movie(movie))
     cell = collection.find("CellPac")
     if cell is not None:
-        _put(fields, "flowcell_id", cell.get("Barcode"))
+        # Revio ICS 12 (2023) puts the tray's barcode (lot + part + …) in Barcode, the same for
+        # the four cells of a tray; the cell's own ID (EA…) is LabelNumber. Later both agree.
+        _put(fields, "flowcell_id", cell.get("LabelNumber") or cell.get("Barcode"))
     chip = (run.get("ChipType") if run is not None else None) or _chip_type(collection)
     _put(fields, "flowcell_mode", chip)
     binding = collection.find("BindingKit")

@@ -36,6 +36,22 @@ def test_revio_lying_encoding() -> None:
     assert [s.sample_id for s in fields["samples"]] == ["PBcontrol13657123"]
 
 
+@pytest.mark.parametrize(
+    ("relpath", "cell"),
+    [
+        ("miso-lims_runscanner__r84028_20230214/m84028_230214_023007_s1.metadata.xml", "EA013196"),
+        ("wtsi-npg_npg_irods__r84047_20230404/m84047_230404_164952_s1.metadata.xml", "EA017542"),
+        ("wtsi-npg_npg_irods__r84098_20240219/m84098_240219_110741_s1.metadata.xml", "EA077036"),
+    ],
+)
+def test_revio_flowcell_is_the_cell_not_the_tray(relpath: str, cell: str) -> None:
+    """Early Revio files put the tray barcode in CellPac@Barcode; the cell ID is LabelNumber."""
+    path = RUNS / "PacBio_Revio" / relpath
+    fields = parse_pacbio(path.name, path.read_bytes())
+    assert fields["flowcell_id"] == cell
+    assert fields["instrument_model"] == "Revio"
+
+
 def test_rs2_bom_and_movie_from_name() -> None:
     """RS II metadata.xml (UTF-8 BOM) takes its movie and SMRT cell ID from the file name."""
     path = RUNS / "PacBio_RSII/miso-lims_runscanner__RS00118_20170706"
