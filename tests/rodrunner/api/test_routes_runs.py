@@ -1,0 +1,62 @@
+"""/runs: the daemon's ledger through the API, and operator retries."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rodrunner.config import AppConfig
+from rodrunnerd.ledger import Ledger
+from rodrunnerd.states import RunState
+
+
+@pytest.fixture
+def ledger(api_config: AppConfig) -> Iterator[Ledger]:
+    """The daemon's ledger in the API's daemon.state_dir: one failed run, one running."""
+    with Ledger.open(api_config.daemon.state_dir) as led:
+        for run_id, state in (("RUN_F", RunState.FAILED), ("RUN_R", RunState.RUNNING)):
+            run_dir = f"/seq/novaseq/{run_id}"
+            led.observe(run_dir, run_id, "novaseq")
+            led.transition(run_dir, RunState.QUEUED)
+            led.transition(run_dir, RunState.SUBMITTED)
+            led.transition(run_dir, state, error="boom" if state is RunState.FAILED else None)
+        yield led
+
+
+def test_without_a_ledger_runs_are_404(client: TestClient) -> None:
+    """No ledger at daemon.state_dir: 404 saying where it was looked for."""
+    for response in (client.get("/runs"), client.get("/runs/X"), client.post("/runs/X/retry")):
+        assert response.status_code == 404
+        assert "ledger" in response.json()["detail"]
+
+
+@pytest.mark.usefixtures("ledger")
+def test_list_and_get_show_the_ledger(client: TestClient) -> None:
+    """GET /runs pages the runs; GET /runs/{id} adds the history; unknown ids are 404."""
+    page = client.get("/runs", params={"limit": 1}).json()
+    assert page["total"] == 2
+    assert [r["run_id"] for r in page["items"]] == ["RUN_F"]
+    assert [r["run_id"] for r in client.get("/runs?state=running").json()["items"]] == ["RUN_R"]
+    assert client.get("/runs?state=bogus").status_code == 422
+    run = client.get("/runs/RUN_F").json()
+    assert (run["state"], run["attempts"], run["last_error"]) == ("failed", 1, "boom")
+    assert [h["to_state"] for h in run["history"]] == ["seen", "queued", "submitted", "failed"]
+    assert client.get("/runs/NOPE").status_code == 404
+    assert client.get("/health").json()["components"]["ledger"]["status"] == "ok"
+
+
+def test_retry_queues_a_failed_run_and_refuses_a_running_one(
+    client: TestClient, ledger: Ledger
+) -> None:
+    """POST retry: failed -> queued (202, the daemon's ledger agrees); running -> 409."""
+    response = client.post("/runs/RUN_F/retry")
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] == "queued"
+    record = ledger.get("RUN_F")
+    assert record is not None
+    assert record.state is RunState.QUEUED
+    busy = client.post("/runs/RUN_R/retry")
+    assert busy.status_code == 409
+    assert "running" in busy.json()["detail"]
