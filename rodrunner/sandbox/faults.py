@@ -13,6 +13,11 @@ order of requests is.
 - ``unreachable``: while set, new connections are closed at once and live ones at their next
   request.
 - ``restart()``: close every live connection now (what clients see when a server restarts).
+
+It also keeps a small audit trail the reliability tests check from the server side:
+``audit()`` returns ``(kind, *details)`` tuples noted by the handlers, e.g.
+``("avu", path, "add", attribute, value)`` per applied atomic AVU operation and
+``("auth_failed", user)`` per refused login.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Faults:
     _rng: random.Random = field(default_factory=random.Random, repr=False)
     _fail_next: dict[int, list[tuple[int, int]]] = field(default_factory=dict, repr=False)
     _close_all: Callable[[], None] | None = field(default=None, repr=False)
+    _audit: list[tuple[str, ...]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
         self._rng.seed(self.seed)
@@ -65,6 +71,16 @@ class Faults:
         """Close every live connection of the server now."""
         if self._close_all is not None:
             self._close_all()
+
+    def note(self, kind: str, *details: str) -> None:
+        """Add ``(kind, *details)`` to the audit trail."""
+        with self._lock:
+            self._audit.append((kind, *details))
+
+    def audit(self, kind: str | None = None) -> list[tuple[str, ...]]:
+        """The audit trail so far (only entries of ``kind`` when given)."""
+        with self._lock:
+            return [e for e in self._audit if kind is None or e[0] == kind]
 
     def fail_next(self, api: int, code: int, count: int = 1) -> None:
         """Answer the next ``count`` calls of API ``api`` with error ``code``."""

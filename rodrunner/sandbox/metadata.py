@@ -320,4 +320,12 @@ def atomic_apply_metadata(ctx: Context, req: Request) -> Reply:
     request = req.json
     with ctx.catalog.tx() as db:
         body = apply_atomic(db, request, ctx.server.settings.zone)
+    for op in request.get("operations", []):  # applied: note them for the audit trail
+        ctx.server.faults.note(
+            "avu",
+            str(request["entity_name"]),
+            str(op.get("operation")),
+            str(op.get("attribute")),
+            str(op.get("value")),
+        )
     return Reply(msg=body)

@@ -419,6 +419,8 @@ class Server:
             recv_exact(ctx.sock, header.error_len)
         api_no = header.int_info
         drop = self.faults.drop_offset(api_no, header.bs_len)
+        if drop is not None:
+            self.faults.note("drop", str(api_no), str(drop))
         if drop is not None and api_no == 676:
             recv_exact(ctx.sock, drop)
             raise Disconnect(f"fault: dropped write after {drop} bytes")
@@ -454,6 +456,7 @@ class Server:
                 raise SandboxError(codes.SYS_NO_API_PRIV)
             injected = self.faults.error_for(req.api)
             if injected is not None:
+                self.faults.note("sys_error", str(req.api), str(injected))
                 raise SandboxError(injected, f"fault injected by the sandbox for API {req.api}")
             if req.api in _AUTH_HANDLERS:
                 return _AUTH_HANDLERS[req.api](ctx, req)
@@ -482,6 +485,7 @@ def _check_digest(ctx: Context, user: str, zone: str, response: bytes) -> None:
     expected = native_digest(ctx.challenge, row["password"] or "")
     if not ctx.challenge or not hmac.compare_digest(expected, response):
         log.info("sandbox.auth_failed", user=user, peer=ctx.peer)
+        ctx.server.faults.note("auth_failed", user)
         raise SandboxError(codes.CAT_INVALID_AUTHENTICATION)
     ctx.user = user
     ctx.zone = zone or ctx.server.settings.zone
