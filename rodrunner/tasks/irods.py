@@ -27,7 +27,7 @@ import structlog
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from rodrunner.errors import IngestVerificationError, ManifestError
+from rodrunner.errors import IngestVerificationError, ManifestError, PermanentIRODSError
 from rodrunner.irods.client import Progress, RemoteObject, UploadReport, iRODSClient
 from rodrunner.manifest import Manifest, compare_sizes, parse_manifest
 from rodrunner.plan import (
@@ -104,7 +104,7 @@ def read_ingest_state(client: iRODSClient, collection: str) -> StoredRun:
     try:
         data = client.read_bytes(manifest_path)
         manifest = parse_manifest(data)
-    except ManifestError as exc:
+    except (ManifestError, PermanentIRODSError) as exc:  # missing or damaged: ingest again
         return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), None, str(exc))
     if hashlib.sha256(data).hexdigest() != manifest.sha256:
         problem = "stored manifest is not in canonical form"

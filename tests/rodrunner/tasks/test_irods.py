@@ -92,3 +92,23 @@ def test_tasks_against_sandbox(tmp_path: Path, irods_sandbox: SandboxInfo) -> No
         assert client.read_bytes(f"{coll}/{MANIFEST_NAME}") == manifest.to_bytes()
     assert stored.manifest == manifest
     assert already_ingested(stored, {"a": 1})
+
+
+def test_complete_status_without_manifest_is_not_skipped(irods_sandbox: SandboxInfo) -> None:
+    """status=complete but no manifest object: a problem to re-ingest, not an exception."""
+    info = irods_sandbox
+    config = AppConfig(
+        irods={  # type: ignore[arg-type]
+            "host": info.host,
+            "port": info.port,
+            "password": info.password.get_secret_value(),
+        }
+    )
+    coll = "/tempZone/home/rods/nomanifest"
+    with iRODSClient(config.irods) as client:
+        client.ensure_collection(coll)
+        client.set_metadata(coll, [("rodrunner::status", "complete")])
+        stored = read_ingest_state.fn(client, coll)
+    assert stored.manifest is None
+    assert stored.manifest_problem
+    assert not already_ingested(stored, {})

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rodrunner.config import get_config
+from rodrunner.config import AppConfig, get_config
 from rodrunner.irods.client import iRODSClient
 from rodrunner.manifest import parse_manifest
 from rodrunner.plan import MANIFEST_NAME
@@ -190,6 +190,15 @@ def test_file_error_leaves_status_ingesting(tmp_path: Path, config_file: Path) -
     assert attrs["rodrunner::status"] == "ingesting"
     assert "escape.txt" not in names
     assert MANIFEST_NAME not in names
+
+
+def test_config_object_is_refused_as_parameter(tmp_path: Path) -> None:
+    """An AppConfig (with its password) cannot be a flow parameter: only a path or None."""
+    from prefect.exceptions import ParameterTypeError
+
+    config = AppConfig(irods={"password": "s3cret"})  # type: ignore[arg-type]
+    with pytest.raises(ParameterTypeError):
+        ingest_run(str(tmp_path), config=config)  # type: ignore[arg-type]
 
 
 def test_missing_run_folder_fails_cleanly(tmp_path: Path, config_file: Path) -> None:
