@@ -4,8 +4,8 @@
 decision draws from one seeded RNG under one lock, so a seeded test is repeatable as far as the
 order of requests is.
 
-- ``drop_probability``: on a data transfer (read 675 / write 676) close the connection at a
-  random byte offset of the transfer.
+- ``drop_probability``: on a data transfer (read 675 / write 676 / small put 606) close the
+  connection at a random byte offset of the transfer.
 - ``sys_error_probability``: answer a request (after authentication) with ``error_code``, a
   SYS_* error python-irodsclient raises as a plain iRODS exception (default SYS_RESC_IS_DOWN).
 - ``fail_next(api, code, count)``: answer the next ``count`` calls of one API with ``code``.
@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 
 from rodrunner.sandbox.protocol import codes
 
-DATA_APIS = frozenset({675, 676})
+DATA_APIS = frozenset({606, 675, 676})  # put with the bytes included, read, write
 AUTH_APIS = frozenset({110000, 703, 704})
 
 

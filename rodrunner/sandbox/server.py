@@ -421,7 +421,7 @@ class Server:
         drop = self.faults.drop_offset(api_no, header.bs_len)
         if drop is not None:
             self.faults.note("drop", str(api_no), str(drop))
-        if drop is not None and api_no == 676:
+        if drop is not None and api_no in (606, 676):  # the client's bytes stop mid-way
             recv_exact(ctx.sock, drop)
             raise Disconnect(f"fault: dropped write after {drop} bytes")
         if not 0 <= header.bs_len <= MAX_BS:
