@@ -134,7 +134,7 @@ def _run_with_progress(
         TextColumn("{task.fields[shown]}"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, console=err) as bar:
+    with Progress(*columns, console=err, transient=True) as bar:
         files_task = bar.add_task("files", total=files, shown=f"0/{files}")
         bytes_task = bar.add_task("bytes", total=size, shown=f"0 B/{_human(size)}")
         done = [0, 0]

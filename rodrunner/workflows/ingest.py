@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import structlog
+import structlog.contextvars
 from prefect import Flow, flow, runtime
 from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
@@ -215,7 +216,17 @@ def ingest_run(
         summary.update(run_id=plan.run_id, sequencer_type=stype, irods_path=plan.collection)
         log = log.bind(run_id=plan.run_id, sequencer_type=stype)
         log.info("ingest.started", irods_path=plan.collection, force=force)
-        with iRODSClient(cfg.irods) as client:
+        # Task-level events (ingest.uploaded, ingest.verified, irods.*) get the run context
+        # through structlog's contextvars where the entry point merges them.
+        with (
+            structlog.contextvars.bound_contextvars(
+                run_id=plan.run_id,
+                run_dir=run_dir,
+                sequencer_type=stype,
+                flow_run_id=summary["flow_run_id"],
+            ),
+            iRODSClient(cfg.irods) as client,
+        ):
             summary.update(
                 _ingest(
                     client,

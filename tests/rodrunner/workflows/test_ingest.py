@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
+import structlog.testing
 import yaml
 
 from rodrunner.config import AppConfig, get_config
@@ -129,6 +131,25 @@ def test_second_ingest_is_skipped_and_force_resends_only_changes(
             client.list_objects(forced["irods_path"])[rel].checksum
             == hashlib.sha256(data).hexdigest()
         )
+
+
+def test_log_events_carry_run_context(tmp_path: Path, config_file: Path) -> None:
+    """ingest.started/verified/complete, then ingest.skipped, each with run_id and flow_run_id."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=3, size=32)
+    structlog.reset_defaults()  # another test's command line may have configured a filter
+    with structlog.testing.capture_logs() as logs:
+        run(run_dir, config_file)
+        run(run_dir, config_file)
+    events = [e for e in logs if e["event"].startswith("ingest.")]
+    names = [e["event"] for e in events]
+    for name in ("ingest.started", "ingest.verified", "ingest.complete", "ingest.skipped"):
+        assert name in names
+    for event in events:
+        if event["event"] in ("ingest.started", "ingest.complete", "ingest.skipped"):
+            assert event["run_id"] == run_dir.name
+            assert event["sequencer_type"] == "novaseq"
+            assert event["flow_run_id"]
+    assert all(e["log_level"] != "info" for e in logs if e["event"] == "ingest.file_uploaded")
 
 
 def test_changed_tree_is_ingested_again_without_force(tmp_path: Path, config_file: Path) -> None:
