@@ -1,7 +1,8 @@
 """Tell people about ingests through apprise (mail, chat, ...).
 
 A failed ingest is announced when ``notifications.on_failure`` is set (the default), a
-successful one when ``notifications.on_success`` is set. The message names the run, the
+successful one when ``notifications.on_success`` is set; a run skipped because iRODS already
+holds it is not news and never announced. The message names the run, the
 cause and the iRODS path; every configured secret is scrubbed from it before it leaves.
 Sending never raises: a notification that cannot be delivered is logged as
 ``notify.failed`` and the ingest's outcome stands.
@@ -75,10 +76,10 @@ def format_message(summary: Mapping[str, Any]) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
-def should_notify(config: AppConfig, success: bool) -> bool:
-    """Whether an ingest with this outcome is announced."""
+def should_notify(config: AppConfig, success: bool, status: str | None = None) -> bool:
+    """Whether an ingest with this outcome is announced (a skipped run never is)."""
     n = config.notifications
-    if not n.urls:
+    if not n.urls or status == "skipped":
         return False
     return n.on_success if success else n.on_failure
 
@@ -86,7 +87,7 @@ def should_notify(config: AppConfig, success: bool) -> bool:
 def notify_ingest(summary: Mapping[str, Any], config: AppConfig) -> bool:
     """Announce an ingest summary if configured; returns whether a message was delivered."""
     success = bool(summary.get("success"))
-    if not should_notify(config, success):
+    if not should_notify(config, success, summary.get("status")):
         return False
     secrets = _secrets(config)
     title, body = format_message(summary)

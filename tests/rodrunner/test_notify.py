@@ -102,6 +102,13 @@ def test_success_is_quiet_unless_configured(inbox: Inbox) -> None:
     assert "complete" in inbox.text()
 
 
+def test_skipped_run_is_never_announced(inbox: Inbox) -> None:
+    """A run skipped because iRODS already holds it sends nothing, even with on_success."""
+    skipped = {**FAILED, "success": True, "status": "skipped", "error": None}
+    assert not notify_ingest(skipped, _config(inbox.port, on_success=True))
+    assert inbox.messages == []
+
+
 def test_failure_quiet_when_switched_off(inbox: Inbox) -> None:
     """notifications.on_failure=false sends nothing for a failure."""
     assert not notify_ingest(FAILED, _config(inbox.port, on_failure=False))
