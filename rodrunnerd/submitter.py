@@ -253,11 +253,20 @@ class EmbeddedSubmitter:
             return Outcome(job, "failed", error=_describe(exc))
         flow_run_id = _state_flow_run_id(state)
         try:
-            result = _flow_result(state.result())
-        except Exception as exc:  # the flow run failed: its exception is the reason
+            # A failed ingest ends Failed with its summary dict as data: read it, do not raise
+            # (raising would make the reason a repr of the whole dict).
+            data = state.result(raise_on_failure=False)
+        except Exception as exc:  # no result to read: the exception is the reason
             return Outcome(job, "failed", flow_run_id=flow_run_id, error=_describe(exc))
-        if result.get("success") is False or result.get("status") == "failed":
-            error = str(result.get("error") or "ingest failed without a reason")
+        result = _flow_result(data)
+        completed = bool(getattr(state, "is_completed", lambda: True)())
+        if not completed or result.get("success") is False or result.get("status") == "failed":
+            reason = result.get("error") or (
+                _describe(data)
+                if isinstance(data, BaseException)
+                else getattr(state, "message", None)
+            )
+            error = str(reason or "ingest failed without a reason")
             return Outcome(job, "failed", flow_run_id=flow_run_id, error=error, result=result)
         return Outcome(job, "ingested", flow_run_id=flow_run_id, result=result)
 
