@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from irods.column import Like
+from irods.exception import NetworkException, iRODSException
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
@@ -325,8 +326,11 @@ class Share:
         return [a.value for a in self.session.collections.get(path).metadata.get_all(STATUS)]
 
     def complete(self, sequencer_type: str, run_id: str) -> bool:
-        """Whether iRODS says the run is complete."""
-        return self.status(sequencer_type, run_id) == ["complete"]
+        """Whether iRODS says the run is complete (False while injected faults hit the ask)."""
+        try:
+            return self.status(sequencer_type, run_id) == ["complete"]
+        except (iRODSException, NetworkException):
+            return False
 
     def wait_complete(self, runs: Iterable[tuple[str, Path]], timeout: float = 300) -> None:
         """Wait until iRODS says every ``(type, run_dir)`` is complete."""
