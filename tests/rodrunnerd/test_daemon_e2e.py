@@ -40,6 +40,7 @@ class DaemonProcess:
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
+            start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -58,14 +59,21 @@ class DaemonProcess:
         return sum(all(n in line for n in needles) for line in list(self.lines))
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
-        """Send ``sig`` and wait for the exit code."""
+        """Send ``sig`` and wait for the exit code.
+
+        SIGKILL goes to the whole process group, as systemd kills a service's cgroup: the
+        temporary Prefect server the daemon started dies with it.
+        """
         if self.proc.poll() is None:
-            self.proc.send_signal(sig)
+            if sig == signal.SIGKILL:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            else:
+                self.proc.send_signal(sig)
         try:
             return self.proc.wait(timeout)
         finally:
-            self._reader.join(5)
-            if self.proc.stdout is not None:
+            self._reader.join(10)
+            if self.proc.stdout is not None and not self._reader.is_alive():
                 self.proc.stdout.close()
 
     def output(self) -> str:
