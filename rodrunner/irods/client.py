@@ -26,6 +26,7 @@ import io
 import os
 import posixpath
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -44,6 +45,7 @@ from irods.data_object import iRODSDataObjectFileRaw
 from irods.message import (
     CollectionRequest,
     FileOpenRequest,
+    OpenedDataObjRequest,
     StringStringMap,
     iRODSMessage,
 )
@@ -72,6 +74,8 @@ __all__ = ["AVU", "RemoteObject", "UploadReport", "iRODSClient"]
 log = structlog.get_logger()
 
 CHUNK = 4 * 1024 * 1024
+SINGLE_PUT_MAX = CHUNK  # files up to this size go in one DATA_OBJ_PUT round trip
+SMALL_SEND = 256 * 1024  # requests up to this size are sent with one sendall (one copy)
 O_WRONLY, O_CREAT, O_TRUNC, O_RDONLY = 1, 64, 512, 0
 PUT_OPR = 1
 GOOD_REPLICA = "1"
@@ -506,7 +510,10 @@ class iRODSClient:
         with self._worker_session() as session:
 
             def attempt() -> None:
-                self._write(session, path, len(data), _BytesSource(data))
+                if len(data) <= SINGLE_PUT_MAX:
+                    self._put_single(session, path, data)
+                else:
+                    self._write(session, path, len(data), _BytesSource(data))
 
             call_with_retries(attempt, operation="put", path=path, on_retry=session.cleanup)
         actual = self.checksum(path)
@@ -558,10 +565,40 @@ class iRODSClient:
             raise
         return iRODSDataObjectFileRaw(conn, desc, **options)
 
+    def _put_single(self, session: iRODSSession, path: str, data: bytes) -> None:
+        """Create or replace ``path`` with ``data`` in one round trip, checksum registered.
+
+        ``DATA_OBJ_PUT`` with ``dataIncluded`` is the single-buffer put iCommands use for small
+        files (the server opens, writes, checksums and closes in one API call).
+        """
+        options = {
+            kw.DATA_INCLUDED_KW: "",
+            kw.FORCE_FLAG_KW: "",
+            kw.REG_CHKSUM_KW: "",
+            kw.DATA_SIZE_KW: str(len(data)),
+        }
+        if self._config.default_resource:
+            options[kw.DEST_RESC_NAME_KW] = self._config.default_resource
+        body = FileOpenRequest(
+            objPath=path,
+            createMode=0o644,
+            openFlags=O_WRONLY | O_CREAT | O_TRUNC,
+            offset=0,
+            dataSize=len(data),
+            numThreads=0,
+            oprType=PUT_OPR,
+            KeyValPair_PI=StringStringMap(options),
+        )
+        with translate_errors(path), session.pool.get_connection() as conn:
+            _send_with_bytes(conn, api_number["DATA_OBJ_PUT_AN"], body, data)
+            conn.recv()
+
     def _write(self, session: iRODSSession, path: str, size: int, source: _Source) -> str:
         """Create or truncate ``path``, stream ``source`` into it; the local SHA-256 hex.
 
-        If the local file fails mid-way the partial object is removed again.
+        One reused buffer per thread: each chunk is read into it, hashed and sent from it
+        without further copies. If the local file fails mid-way the partial object is
+        removed again.
         """
         options = {kw.REG_CHKSUM_KW: "", kw.DATA_SIZE_KW: str(size)}
         if self._config.default_resource:
@@ -569,11 +606,13 @@ class iRODSClient:
         digest = hashlib.sha256()
         with translate_errors(path):
             raw = self._open_raw(session, path, O_WRONLY | O_CREAT | O_TRUNC, size, options)
+        buf = _chunk_buffer()
         try:
-            while chunk := source.read(CHUNK):
+            while n := source.readinto(buf):
+                chunk = memoryview(buf)[:n]
                 digest.update(chunk)
                 with translate_errors(path):
-                    raw.write(chunk)
+                    _write_chunk(raw.conn, raw.desc, chunk)
         except _LocalFileError:
             _close_raw(raw, path, quiet=True)
             with contextlib.suppress(Exception):
@@ -858,6 +897,12 @@ class iRODSClient:
 
         def attempt() -> str:
             with _open_local(local) as fh:
+                if local.size <= SINGLE_PUT_MAX:
+                    data = _FileSource(fh, local).read(local.size + 1)
+                    if len(data) <= SINGLE_PUT_MAX:  # else it grew past it: stream it
+                        self._put_single(session, target, data)
+                        return hashlib.sha256(data).hexdigest()
+                    fh.seek(0)
                 return self._write(session, target, local.size, _FileSource(fh, local))
 
         return call_with_retries(
@@ -908,7 +953,7 @@ class iRODSClient:
 
 
 class _Source:
-    def read(self, n: int) -> bytes:
+    def readinto(self, buf: bytearray) -> int:
         raise NotImplementedError
 
 
@@ -917,10 +962,11 @@ class _BytesSource(_Source):
         self._data = memoryview(data)
         self._pos = 0
 
-    def read(self, n: int) -> bytes:
-        chunk = bytes(self._data[self._pos : self._pos + n])
+    def readinto(self, buf: bytearray) -> int:
+        chunk = self._data[self._pos : self._pos + len(buf)]
+        buf[: len(chunk)] = chunk
         self._pos += len(chunk)
-        return chunk
+        return len(chunk)
 
 
 class _FileSource(_Source):
@@ -932,9 +978,70 @@ class _FileSource(_Source):
         try:
             return self._fh.read(n)
         except OSError as exc:
-            raise _LocalFileError(
-                f"'{self._local.relative}' cannot be read: {exc.strerror}; check the file"
-            ) from None
+            raise self._error(exc) from None
+
+    def readinto(self, buf: bytearray) -> int:
+        try:
+            return int(self._fh.readinto(buf))  # type: ignore[attr-defined]
+        except OSError as exc:
+            raise self._error(exc) from None
+
+    def _error(self, exc: OSError) -> _LocalFileError:
+        return _LocalFileError(
+            f"'{self._local.relative}' cannot be read: {exc.strerror}; check the file"
+        )
+
+
+_buffers = threading.local()
+
+
+def _chunk_buffer() -> bytearray:
+    """This thread's transfer buffer (CHUNK bytes, allocated once per thread)."""
+    buf: bytearray | None = getattr(_buffers, "chunk", None)
+    if buf is None:
+        buf = _buffers.chunk = bytearray(CHUNK)
+    return buf
+
+
+def _send_with_bytes(conn: Any, api: int, body: Any, data: bytes | memoryview) -> None:
+    """Send one API request whose byte stream is ``data``, without copying ``data``.
+
+    (python-irodsclient's ``send`` concatenates header, message and bytes into a new buffer.)
+    A failed send destroys the connection, as python-irodsclient does.
+    """
+    main = body.pack()
+    if isinstance(main, str):
+        main = main.encode("utf-8")
+    head = iRODSMessage.pack_header("RODS_API_REQ", len(main), 0, len(data), api) + main
+    try:
+        if not getattr(conn, "_rodrunner_nodelay", False):  # the last segment must not wait
+            conn.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn._rodrunner_nodelay = True
+        if len(data) <= SMALL_SEND:  # one segment: no Nagle wait between header and bytes
+            conn.socket.sendall(head + data)
+        else:
+            conn.socket.sendall(head)
+            conn.socket.sendall(data)
+    except (OSError, AttributeError) as exc:  # AttributeError: a socket already closed
+        conn.release(True)
+        raise irods_exc.NetworkException(f"Unable to send message: {exc}") from None
+
+
+def _write_chunk(conn: Any, desc: int, data: memoryview) -> None:
+    """DATA_OBJ_WRITE of ``data`` on descriptor ``desc``; raises if the server wrote less."""
+    body = OpenedDataObjRequest(
+        l1descInx=desc,
+        len=len(data),
+        whence=0,
+        oprType=0,
+        offset=0,
+        bytesWritten=0,
+        KeyValPair_PI=StringStringMap(),
+    )
+    _send_with_bytes(conn, api_number["DATA_OBJ_WRITE_AN"], body, data)
+    written = conn.recv().int_info
+    if written != len(data):
+        raise irods_exc.SYS_COPY_LEN_ERR(f"the server wrote {written} of {len(data)} bytes")
 
 
 @contextmanager
@@ -953,8 +1060,9 @@ def _hash_file(local: LocalFile) -> str:
     digest = hashlib.sha256()
     with _open_local(local) as fh:
         source = _FileSource(fh, local)
-        while chunk := source.read(CHUNK):
-            digest.update(chunk)
+        buf = _chunk_buffer()
+        while n := source.readinto(buf):
+            digest.update(memoryview(buf)[:n])
     return digest.hexdigest()
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 # Handler modules register their APIs on import; the optional ones may not exist yet.
-from rodrunner.sandbox import colls, dataobjects, server  # noqa: F401  (registers handlers)
+from rodrunner.sandbox import colls, dataobjects, put, server  # noqa: F401  (registers handlers)
 from rodrunner.sandbox.faults import Faults
 
 for _name in ("genquery", "metadata", "admin"):

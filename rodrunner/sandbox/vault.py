@@ -48,24 +48,45 @@ class Vault:
         self.root = root
         self.hash_scheme = hash_scheme
         root.mkdir(parents=True, exist_ok=True)
+        self._root = os.fspath(root)
+        self._shards: set[int] = set()  # shard directories known to exist
 
     def path_for(self, data_id: int) -> Path:
         """The file that holds data object ``data_id``."""
         return self.root / f"{data_id % 256:02x}" / str(data_id)
 
+    def _create_path(self, data_id: int) -> str:
+        """The file name for ``data_id`` as a string, its shard directory made once."""
+        shard = data_id % 256
+        directory = f"{self._root}/{shard:02x}"
+        if shard not in self._shards:
+            os.makedirs(directory, exist_ok=True)
+            self._shards.add(shard)
+        return f"{directory}/{data_id}"
+
     def open(self, data_id: int, *, write: bool, truncate: bool = False) -> int:
         """An OS file descriptor on the object's file (created when writing)."""
         path = self.path_for(data_id)
         if write:
-            path.parent.mkdir(parents=True, exist_ok=True)
             flags = os.O_RDWR | os.O_CREAT | (os.O_TRUNC if truncate else 0)
-            return os.open(path, flags, 0o600)
+            return os.open(self._create_path(data_id), flags, 0o600)
         try:
             return os.open(path, os.O_RDONLY)
         except FileNotFoundError:  # a zero-byte object whose file was never written
             path.parent.mkdir(parents=True, exist_ok=True)
             path.touch()
             return os.open(path, os.O_RDONLY)
+
+    def write(self, data_id: int, data: bytes | memoryview) -> None:
+        """Replace the object's file with ``data``."""
+        fd = os.open(self._create_path(data_id), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            done = 0
+            while done < len(view):
+                done += os.write(fd, view[done:])
+        finally:
+            os.close(fd)
 
     def size(self, data_id: int) -> int:
         """The current size of the object's file (0 if there is none)."""
