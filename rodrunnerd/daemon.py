@@ -342,8 +342,9 @@ class Daemon:
             record=rec,
         )
         runlog = self._runlog(rec)
-        if decision.action is not Action.PROBLEM:
-            self._problems.pop(run_dir, None)
+        if decision.action is not Action.PROBLEM and self._problems.pop(run_dir, None):
+            with contextlib.suppress(LedgerError):
+                self.ledger.note_problem(run_dir, None)
         try:
             if decision.action is Action.WAIT and rec.state is not RunState.SEEN:
                 self.ledger.transition(run_dir, RunState.SEEN)
@@ -369,6 +370,7 @@ class Daemon:
                 if self._problems.get(run_dir) != decision.reason:
                     runlog.warning("run.problem", reason=decision.reason)
                     self._problems[run_dir] = decision.reason
+                    self.ledger.note_problem(run_dir, decision.reason)  # the ledger says why
                 if decision.recheck_at is not None:
                     self._recheck(obs, decision.recheck_at)
         except LedgerError as exc:

@@ -401,6 +401,21 @@ class Ledger:
         assert record is not None
         return record
 
+    def note_problem(self, run_dir: str, problem: str | None) -> RunRecord:
+        """Store why a run waits (a problem readiness reported) as its ``last_error``; the
+        state does not change. ``None`` clears a problem that went away."""
+        with self._write() as db:
+            current = self._row(db, run_dir)
+            if current is None:
+                raise UnknownRunError(run_dir)
+            db.execute(
+                "UPDATE runs SET last_error = ?, updated_at = ? WHERE run_dir = ?",
+                (problem, time.time(), run_dir),
+            )
+            record = self._row(db, run_dir)
+        assert record is not None
+        return record
+
     def get(self, run: str) -> RunRecord | None:
         """The record of ``run`` (a run folder or a run id), or ``None``.
 

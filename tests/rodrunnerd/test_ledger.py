@@ -248,3 +248,12 @@ def test_closed_ledger_raises_ledger_error(tmp_path: Path) -> None:
     ledger.close()
     with pytest.raises(LedgerError):
         ledger.list()
+
+
+def test_note_problem_says_why_a_run_waits_without_changing_its_state(ledger: Ledger) -> None:
+    """A readiness problem is kept as last_error in the same state; None clears it."""
+    ledger.observe("/seq/p", "p", "miseq")
+    noted = ledger.note_problem("/seq/p", "completion indicator is a directory")
+    assert noted.state is RunState.SEEN
+    assert noted.last_error == "completion indicator is a directory"
+    assert ledger.note_problem("/seq/p", None).last_error is None
