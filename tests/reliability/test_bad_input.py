@@ -159,7 +159,7 @@ HOSTILE = [
     Hostile("external entity", "DTD", _copy("RunInfo.external-entity.xml", "RunInfo.xml")),
     Hostile(
         "run id climbing out",
-        "would climb out",
+        "not allowed in an iRODS collection name",
         _copy("RunInfo.climbing-run-id.xml", "RunInfo.xml"),
     ),
     Hostile("Latin-1 sample sheet", None, _copy("SampleSheet.latin1.csv", "SampleSheet.csv")),
