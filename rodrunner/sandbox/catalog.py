@@ -46,12 +46,12 @@ CREATE TABLE IF NOT EXISTS objt_meta (object_id INTEGER NOT NULL, meta_id INTEGE
 CREATE TABLE IF NOT EXISTS resources (resc_id INTEGER PRIMARY KEY, resc_name TEXT UNIQUE NOT NULL,
   zone_name TEXT, resc_type_name TEXT DEFAULT 'unixfilesystem', resc_net TEXT DEFAULT 'localhost',
   resc_def_path TEXT DEFAULT '', create_ts TEXT, modify_ts TEXT);
-CREATE INDEX IF NOT EXISTS data_by_coll ON data (coll_id, data_name);
 CREATE INDEX IF NOT EXISTS colls_by_parent ON colls (parent_coll_name);
 CREATE INDEX IF NOT EXISTS objt_meta_by_meta ON objt_meta (meta_id);
 """
 
 RESOURCE = "demoResc"
+ID_BLOCK = 1024  # ids reserved per catalog write by new_id
 STALE, GOOD, INTERMEDIATE = 0, 1, 2
 
 
@@ -83,6 +83,8 @@ class Catalog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._depth = 0
+        self._id_next = self._id_end = 0  # the reserved block new_id hands out from
+        self._resource_ids: dict[str, int] = {}
         self._db.executescript(SCHEMA)
         self._bootstrap(admin, password)
 
@@ -102,6 +104,7 @@ class Catalog:
                 self._depth -= 1
                 if outer:
                     self._db.execute("ROLLBACK")
+                    self._id_next = self._id_end  # a reservation made in here is undone
                 raise
             self._depth -= 1
             if outer:
@@ -113,11 +116,25 @@ class Catalog:
             return db.execute(sql, params).fetchall()
 
     def new_id(self) -> int:
-        """A fresh id from the space shared by collections, data objects, users and AVUs."""
-        with self.tx() as db:
-            cur = db.execute("INSERT INTO objects DEFAULT VALUES")
-            assert cur.lastrowid is not None
-            return cur.lastrowid
+        """A fresh id from the space shared by collections, data objects, users and AVUs.
+
+        Ids are reserved ``ID_BLOCK`` at a time: one row with the block's last id goes into
+        ``objects`` (so its AUTOINCREMENT, which other modules draw from directly, moves past
+        the block, and a restart never hands out an id again); the rest come from memory.
+        """
+        with self.lock:
+            if self._id_next >= self._id_end:
+                with self.tx() as db:
+                    cur = db.execute(
+                        "INSERT INTO objects (id) VALUES (COALESCE("
+                        "(SELECT seq FROM sqlite_sequence WHERE name = 'objects'), 0) + ?)",
+                        (ID_BLOCK,),
+                    )
+                assert cur.lastrowid is not None
+                self._id_end = cur.lastrowid + 1
+                self._id_next = self._id_end - ID_BLOCK
+            self._id_next += 1
+            return self._id_next - 1
 
     def close(self) -> None:
         """Close the database connection."""
@@ -149,9 +166,12 @@ class Catalog:
         return rows[0] if rows else None
 
     def resource_id(self, name: str = RESOURCE) -> int:
-        """The id of a resource (the sandbox has one, ``demoResc``)."""
-        rows = self.query("SELECT resc_id FROM resources WHERE resc_name = ?", (name,))
-        return int(rows[0]["resc_id"])
+        """The id of a resource (the sandbox has one, ``demoResc``; remembered once read)."""
+        known = self._resource_ids.get(name)
+        if known is None:
+            rows = self.query("SELECT resc_id FROM resources WHERE resc_name = ?", (name,))
+            known = self._resource_ids[name] = int(rows[0]["resc_id"])
+        return known
 
     # -- writes -----------------------------------------------------------------------------
 

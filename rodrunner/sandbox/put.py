@@ -48,84 +48,119 @@ def data_obj_put(ctx: Context, req: Request) -> Reply:
             codes.SYS_INVALID_INPUT_PARAM,
             f"{path}: {len(data)} bytes is more than a single-buffer put takes",
         )
-    data_id, replica = _begin(ctx, path, options)
-    try:
-        ctx.vault.write(data_id, data)
-        checksum = ""
-        if any(k in options for k in CHECKSUM_KWS):
-            given = options.get("chksum", "")
-            scheme = scheme_of(given, ctx.vault.hash_scheme)
-            hasher = new_hasher(scheme)
-            hasher.update(data)
-            checksum = format_checksum(hasher, scheme)
-            if given and given != checksum:
-                _set_status(ctx, data_id, STALE, len(data), checksum)
-                raise SandboxError(
-                    codes.USER_CHKSUM_MISMATCH,
-                    f"checksum of {path} is {checksum}, the client said {given}",
-                )
-        _set_status(ctx, data_id, GOOD, len(data), checksum)
-    except OSError:
-        _set_status(ctx, data_id, STALE, 0, "")
-        raise
-    finally:
-        _unregister(ctx, replica)
-    return Reply()
+    checksum = ""
+    if any(k in options for k in CHECKSUM_KWS):
+        given = options.get("chksum", "")
+        scheme = scheme_of(given, ctx.vault.hash_scheme)
+        hasher = new_hasher(scheme)
+        hasher.update(data)
+        checksum = format_checksum(hasher, scheme)
+        if given and given != checksum:
+            mismatch = f"checksum of {path} is {checksum}, the client said {given}"
+            return _finish(ctx, path, data, options, checksum, STALE, mismatch)
+    return _finish(ctx, path, data, options, checksum, GOOD, "")
 
 
-def _begin(ctx: Context, path: str, options: dict[str, str]) -> tuple[int, OpenReplica]:
-    """Create or claim the replica row (intermediate) and register it as being written."""
+def _finish(
+    ctx: Context,
+    path: str,
+    data: memoryview,
+    options: dict[str, str],
+    checksum: str,
+    status: int,
+    mismatch: str,
+) -> Reply:
+    """Store the bytes and the replica row; a new object takes one catalog transaction.
+
+    The bytes go to a fresh vault file first; the row (already final) is inserted only if
+    nothing is at ``path`` yet, else the file is dropped and the existing object is
+    overwritten in two steps (intermediate while its bytes change, then final).
+    """
     parent, name = split_path(path)
-    ts = now_ts()
     catalog = ctx.catalog
+    data_id = catalog.new_id()
+    ctx.vault.write(data_id, data)
+    ts = now_ts()
     with catalog.tx() as db:
-        row = db.execute(
-            "SELECT data_id FROM data JOIN colls USING (coll_id) "
-            "WHERE coll_name = ? AND data_name = ? AND data_repl_num = 0",
-            (parent, name),
+        parent_id, existing, is_coll = db.execute(
+            "SELECT (SELECT coll_id FROM colls WHERE coll_name = ?),"
+            " (SELECT data_id FROM data JOIN colls USING (coll_id)"
+            "  WHERE coll_name = ? AND data_name = ? AND data_repl_num = 0),"
+            " EXISTS (SELECT 1 FROM colls WHERE coll_name = ?)",
+            (parent, parent, name, path),
         ).fetchone()
-        if row is None:
-            coll = db.execute("SELECT coll_id FROM colls WHERE coll_name = ?", (parent,)).fetchone()
-            if db.execute("SELECT 1 FROM colls WHERE coll_name = ?", (path,)).fetchone():
-                raise SandboxError(codes.CAT_NAME_EXISTS_AS_COLLECTION, path)
-            if coll is None:
-                raise SandboxError(codes.CAT_UNKNOWN_COLLECTION, f"no collection {parent}")
-            data_id = catalog.new_id()
+        inserted = existing is None and not is_coll and parent_id is not None
+        if inserted:
             db.execute(
                 "INSERT INTO data (data_id, coll_id, data_name, data_repl_num, data_type_name,"
                 " data_size, resc_name, resc_hier, resc_id, data_path, data_owner_name,"
-                " data_owner_zone, data_is_dirty, data_mode, create_ts, modify_ts, access_ts)"
-                " VALUES (?, ?, ?, 0, ?, 0, ?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?)",
+                " data_owner_zone, data_is_dirty, data_checksum, data_mode, create_ts,"
+                " modify_ts, access_ts)"
+                " VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '0', ?, ?, ?)",
                 (
                     data_id,
-                    coll["coll_id"],
+                    parent_id,
                     name,
                     options.get("dataType", "generic"),
+                    len(data),
                     RESOURCE,
                     RESOURCE,
                     catalog.resource_id(),
                     str(ctx.vault.path_for(data_id)),
                     ctx.user,
                     ctx.zone,
-                    INTERMEDIATE,
+                    status,
+                    checksum,
                     ts,
                     ts,
                     ts,
                 ),
             )
-        else:
-            data_id = int(row["data_id"])
-            if "forceFlag" not in options:
-                raise SandboxError(codes.OVERWRITE_WITHOUT_FORCE_FLAG, path)
-            if _being_written(ctx, data_id):
-                raise SandboxError(
-                    codes.SYS_REPLICA_INACCESSIBLE, f"{path} is being written by another client"
-                )
-            db.execute(
-                "UPDATE data SET data_is_dirty = ?, data_checksum = '', data_size = 0,"
-                " modify_ts = ? WHERE data_id = ?",
-                (INTERMEDIATE, ts, data_id),
+    if inserted:
+        if mismatch:
+            raise SandboxError(codes.USER_CHKSUM_MISMATCH, mismatch)
+        return Reply()
+    ctx.vault.remove(data_id)
+    if is_coll:
+        raise SandboxError(codes.CAT_NAME_EXISTS_AS_COLLECTION, path)
+    if parent_id is None:
+        raise SandboxError(codes.CAT_UNKNOWN_COLLECTION, f"no collection {parent}")
+    _overwrite(ctx, path, int(existing), data, options, checksum, status)
+    if mismatch:
+        raise SandboxError(codes.USER_CHKSUM_MISMATCH, mismatch)
+    return Reply()
+
+
+def _overwrite(
+    ctx: Context,
+    path: str,
+    data_id: int,
+    data: memoryview,
+    options: dict[str, str],
+    checksum: str,
+    status: int,
+) -> None:
+    """Replace the bytes of an existing object (``forceFlag`` required), as iRODS does."""
+    if "forceFlag" not in options:
+        raise SandboxError(codes.OVERWRITE_WITHOUT_FORCE_FLAG, path)
+    with ctx.catalog.tx() as db:
+        if _being_written(ctx, data_id):
+            raise SandboxError(
+                codes.SYS_REPLICA_INACCESSIBLE, f"{path} is being written by another client"
             )
+        db.execute(
+            "UPDATE data SET data_is_dirty = ?, data_checksum = '', data_size = 0,"
+            " modify_ts = ? WHERE data_id = ?",
+            (INTERMEDIATE, now_ts(), data_id),
+        )
         replica = OpenReplica(uuid.uuid4().hex, data_id, path)
         _register(ctx, replica)
-    return data_id, replica
+    try:
+        try:
+            ctx.vault.write(data_id, data)
+        except OSError:
+            _set_status(ctx, data_id, STALE, ctx.vault.size(data_id), "")
+            raise
+        _set_status(ctx, data_id, status, len(data), checksum)
+    finally:
+        _unregister(ctx, replica)
