@@ -8,8 +8,11 @@ temporary directory, builds two workloads on the same disk and times, for each:
     ``data_objects.put`` per file, no checksums: the baseline DESIGN.md measured);
 (c) ``iRODSClient.upload_directory`` (checksums registered and verified, default threads).
 
-Goals (issue 4): large files (c) >= 0.4x (a); 10,000 small files (c) >= 5x (b). The results
-are printed side by side and appended to docs/benchmarks.md with the machine. This script is
+Goals (issue 4): large files (c) >= 0.4x (a); 10,000 small files (c) >= 5x (b). Each step is
+run ``--repeat`` times (median reported), each time into a fresh destination after the previous
+one was deleted and after ``sync``, so that no step pays for another's dirty pages (the kernel
+throttles whichever writer comes later). The results are printed side by side and appended to
+docs/benchmarks.md with the machine (CPUs, model, load average). This script is
 a reference measurement, so it calls python-irodsclient directly for (b) (the project code
 only does so in rodrunner/irods).
 """
@@ -23,6 +26,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,9 +96,23 @@ def make_small(root: Path, count: int, size: int) -> int:
 
 
 def timed(fn: Callable[[], object]) -> float:
+    os.sync()  # start from no dirty pages: cp and the uploads are throttled alike
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
+
+
+def remove_collection(info: Server, coll: str) -> None:
+    """Delete an uploaded collection (and its vault files) before the next repetition."""
+    with iRODSSession(
+        host=info.host,
+        port=info.port,
+        user=info.user,
+        zone=info.zone,
+        password=info.password.get_secret_value(),
+    ) as session:
+        if session.collections.exists(coll):
+            session.collections.remove(coll, recurse=True, force=True)
 
 
 def naive_put(info: Server, tree: Path, coll: str) -> None:
@@ -132,7 +150,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}, "
+        f"load average {load} at the end"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="upload_directory threads")
     parser.add_argument("--workdir", type=Path, default=None, help="where trees go (one disk)")
     parser.add_argument("--no-append", action="store_true", help="do not write docs/")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per step (median)")
     args = parser.parse_args(argv)
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
 
@@ -158,17 +181,30 @@ def main(argv: list[str] | None = None) -> int:
             ):
                 tree = base / f"{name}-tree"
                 total = make(tree, count, size)
-                cp = timed(
-                    lambda t=tree, n=name: subprocess.run(  # type: ignore[misc]
-                        ["cp", "-r", str(t), str(base / f"{n}-copy")], check=True
+                copy, naive_coll, ours_coll = (
+                    base / f"{name}-copy",
+                    f"{home}/naive-{name}",
+                    f"{home}/ours-{name}",
+                )
+                cps, naives, ourss = [], [], []
+                for _ in range(max(1, args.repeat)):
+                    shutil.rmtree(copy, ignore_errors=True)
+                    cps.append(
+                        timed(
+                            lambda t=tree, c=copy: subprocess.run(  # type: ignore[misc]
+                                ["cp", "-r", str(t), str(c)], check=True
+                            )
+                        )
                     )
-                )
-                naive = timed(lambda t=tree, n=name: naive_put(info, t, f"{home}/naive-{n}"))  # type: ignore[misc]
-                ours = timed(
-                    lambda t=tree, n=name: client_upload(info, t, f"{home}/ours-{n}", args.threads)  # type: ignore[misc]
-                )
+                    remove_collection(info, naive_coll)
+                    naives.append(timed(lambda t=tree, c=naive_coll: naive_put(info, t, c)))  # type: ignore[misc]
+                    remove_collection(info, ours_coll)
+                    ourss.append(
+                        timed(lambda t=tree, c=ours_coll: client_upload(info, t, c, args.threads))  # type: ignore[misc]
+                    )
+                cp, naive, ours = (statistics.median(x) for x in (cps, naives, ourss))
                 rows.append((name, f"{count} x {size // 1024} KiB", cp, naive, ours, total))
-                shutil.rmtree(base / f"{name}-copy", ignore_errors=True)
+                shutil.rmtree(copy, ignore_errors=True)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -190,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         section = (
             f"\n## Ingest throughput ({'quick' if args.quick else 'full'}), {when}\n\n"
             f"`uv run python bench/bench_ingest.py{' --quick' if args.quick else ''}` against "
-            "the iRODS sandbox in its own process (not a real iRODS server).\n"
+            "the iRODS sandbox in its own process (not a real iRODS server); median of "
+            f"{max(1, args.repeat)} runs, each after `sync` into a fresh destination.\n"
             f"Machine: {machine()}.\n"
             "'vs cp -r' and 'vs naive' are speed ratios (higher is faster) of "
             "upload_directory; goals: large >= 0.4x cp -r, small >= 5x naive.\n\n"

@@ -43,8 +43,8 @@ class OpenReplica:
     token: str
     data_id: int
     path: str
-    hasher: Any | None = None  # running hash while writes arrive in order from offset 0
-    hashed: int = 0
+    hasher: Any | None = None  # running hash of the bytes [0, hashed), in order from offset 0
+    hashed: int = 0  # writes past it are hashed from the file at close; writes before it void it
     writers: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -234,8 +234,8 @@ def data_obj_write(ctx: Context, req: Request) -> Reply:
                 if desc.pos == replica.hashed:
                     replica.hasher.update(data)
                     replica.hashed += len(data)
-                else:
-                    replica.hasher = None  # out of order: hash the file at close instead
+                elif desc.pos < replica.hashed:
+                    replica.hasher = None  # rewrites hashed bytes: hash the file at close
     desc.pos += len(data)
     return Reply(int_info=len(data))
 
@@ -262,7 +262,9 @@ def _finalize(ctx: Context, desc: Descriptor, options: dict[str, str]) -> None:
             scheme = scheme_of(given, ctx.vault.hash_scheme)
             with replica.lock:
                 hasher, hashed = replica.hasher, replica.hashed
-            if hasher is not None and hashed == size:
+            if hasher is not None and hashed <= size:
+                # a parallel put's later ranges arrived before the prefix: read only those
+                ctx.vault.hash_tail(desc.data_id, hasher, hashed)
                 checksum = format_checksum(hasher, scheme)
             else:
                 checksum = ctx.vault.checksum(desc.data_id, scheme)

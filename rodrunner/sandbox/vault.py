@@ -109,6 +109,18 @@ class Vault:
             pass
         return format_checksum(hasher, scheme)
 
+    def hash_tail(self, data_id: int, hasher: Any, offset: int) -> None:
+        """Feed the object's bytes from ``offset`` to the end into ``hasher``."""
+        try:
+            with self.path_for(data_id).open("rb", buffering=0) as f:
+                f.seek(offset)
+                buf = bytearray(CHUNK)
+                view = memoryview(buf)
+                while n := f.readinto(buf):
+                    hasher.update(view[:n])
+        except FileNotFoundError:
+            pass
+
     def remove(self, data_id: int) -> None:
         """Delete the object's file (no error if it is gone)."""
         self.path_for(data_id).unlink(missing_ok=True)

@@ -254,3 +254,22 @@ def test_path_outside_the_zone_is_refused(irods_session: iRODSSession) -> None:
     """A path in another zone is USER_INPUT_PATH_ERR, not a crash."""
     with pytest.raises(ex.USER_INPUT_PATH_ERR):
         irods_session.data_objects.open("/otherZone/home/rods/x", "w")
+
+
+@pytest.mark.parametrize(
+    ("writes", "expected"),
+    [([(0, b"aaaa"), (0, b"bb")], b"bbaa"), ([(2, b"cc"), (0, b"dd")], b"ddcc")],
+    ids=["rewrite-hashed-prefix", "tail-before-head"],
+)
+def test_checksum_at_close_follows_writes_in_any_order(
+    irods_session: iRODSSession, writes: list[tuple[int, bytes]], expected: bytes
+) -> None:
+    """Rewritten or out-of-order ranges still give the SHA-256 of the final bytes at close."""
+    target = f"{HOME}/seeky"
+    with irods_session.data_objects.open(target, "w", **{kw.REG_CHKSUM_KW: ""}) as fh:
+        for offset, data in writes:
+            fh.seek(offset)
+            fh.write(data)
+            fh.flush()
+    obj = irods_session.data_objects.get(target)
+    assert (obj.size, obj.checksum) == (len(expected), sha2(expected))
