@@ -18,6 +18,7 @@ import json
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import Any
 from uuid import UUID
 
@@ -116,7 +117,14 @@ class FlowLauncher:
                 tags=["rodrunner", "api"],
             )
         except Exception as exc:
-            raise _translate(exc, f"deployment {name!r} (is `rodrunner serve` running?)") from exc
+            from prefect.exceptions import ObjectNotFound
+
+            if isinstance(exc, ObjectNotFound):
+                raise PrefectUnavailableError(
+                    f"Prefect has no deployment {name!r}; start `rodrunner serve` (or set "
+                    "daemon.submit: embedded)"
+                ) from exc
+            raise _translate(exc, f"submit to deployment {name!r}") from exc
         flow_run_id = str(flow_run.id)
         log.info("api.flow_submitted", workflow=workflow.name, flow_run_id=flow_run_id)
         return flow_run_id
@@ -204,14 +212,21 @@ class FlowLauncher:
         )
 
     def close(self) -> None:
-        """Start nothing new; mark runs that never started Cancelled; wait for running ones."""
+        """Start nothing new; mark runs that never started Cancelled; wait for running ones
+        up to ``daemon.shutdown_grace`` seconds (a later exit of the process waits for them)."""
         from prefect.client.orchestration import get_client
         from prefect.states import Cancelled
 
         self._closed = True
         with self._lock:
-            waiting = [fid for fid, fut in self._pending.items() if fut.cancel()]
-        self._pool.shutdown(wait=True, cancel_futures=True)
+            pending = list(self._pending.items())
+        # cancel() runs the done callback, which takes the lock: call it outside.
+        waiting = [fid for fid, fut in pending if fut.cancel()]
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        running = [fut for _fid, fut in pending if not fut.cancelled()]
+        if running:
+            log.info("api.waiting_for_flow_runs", flow_runs=len(running))
+            futures_wait(running, timeout=self._config.daemon.shutdown_grace)
         if not waiting:
             return
         try:

@@ -1,0 +1,55 @@
+"""daemon.submit: deployment — the API submits through run_deployment to a real deployment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from prefect.client.orchestration import get_client
+
+from rodrunner.api import create_app
+from rodrunner.config import get_config
+from rodrunner.sandbox import SandboxInfo
+from rodrunner.workflows.ingest import ingest_sequencer_runs
+from tests.rodrunner.api.conftest import TOKEN, write_api_config
+
+
+def test_deployment_mode_submits_to_the_named_deployment(
+    tmp_path: Path, irods_sandbox_session: SandboxInfo, prefect_harness: None
+) -> None:
+    """Without a deployment: 503 naming `rodrunner serve`; with one: 202, a scheduled flow run
+    of that deployment whose parameters carry the config path and no secret."""
+    config = get_config(
+        write_api_config(tmp_path, irods_sandbox_session, daemon={"submit": "deployment"})
+    )
+    body = {"workflow_name": "Ingest Sequencer Runs", "parameters": {"sequencer_type": "novaseq"}}
+    with TestClient(create_app(config)) as client:
+        client.headers["Authorization"] = f"Bearer {TOKEN}"
+        listed = client.get("/workflows/list").json()["workflows"]
+        names = {w["name"]: w["deployment"] for w in listed}
+        assert names["Ingest Sequencer Runs"] == (
+            "Ingest Sequencer Runs/rodrunner-ingest-sequencer-runs"
+        )
+        assert names["Ingest Run"] == config.daemon.deployment
+
+        missing = client.post("/workflows/run", json=body)
+        assert missing.status_code == 503
+        assert "rodrunner serve" in missing.json()["detail"]
+
+        deployment = ingest_sequencer_runs.to_deployment(name="rodrunner-ingest-sequencer-runs")
+        deployment_id = deployment.apply()
+        response = client.post("/workflows/run", json=body)
+        assert response.status_code == 202, response.text
+        flow_run_id = response.json()["flow_run_id"]
+        status = client.get(f"/workflows/status/{flow_run_id}").json()
+        assert status["workflow_name"] == "Ingest Sequencer Runs"
+        assert status["is_final"] is False
+    with get_client(sync_client=True) as prefect:
+        flow_run = prefect.read_flow_run(flow_run_id)
+    assert flow_run.deployment_id == deployment_id
+    assert flow_run.parameters == {
+        "config": str(config.source),
+        "sequencer_type": "novaseq",
+        "root_dir": None,
+        "completion_indicator": None,
+    }
