@@ -228,10 +228,10 @@ class iRODSClient:
     def _make_session_kwargs(self, config: IRODSConfig) -> dict[str, Any]:
         timeout = {"connection_timeout": config.connection_timeout}
         if config.sandbox is not None:
-            from rodrunner.sandbox import run_sandbox  # only when asked for
+            from rodrunner.sandbox import shared_sandbox  # only when asked for
 
             info = self._stack.enter_context(
-                run_sandbox(
+                shared_sandbox(
                     config.sandbox,
                     zone=config.zone,
                     user=config.user,

@@ -13,6 +13,7 @@ catalog in ``<root>/catalog.sqlite``. In-process use::
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ for _name in ("genquery", "metadata", "admin"):
         if _exc.name != f"{__name__}.{_name}":
             raise
 
-__all__ = ["Faults", "Sandbox", "SandboxInfo", "run_sandbox"]
+__all__ = ["Faults", "Sandbox", "SandboxInfo", "run_sandbox", "shared_sandbox"]
 
 
 @dataclass(frozen=True)
@@ -136,3 +137,47 @@ def run_sandbox(
         yield sandbox.info
     finally:
         sandbox.stop()
+
+
+_shared_lock = threading.Lock()
+_shared: dict[Path, tuple[Sandbox, int]] = {}
+
+
+@contextmanager
+def shared_sandbox(
+    root: Path | str,
+    *,
+    zone: str = "tempZone",
+    user: str = "rods",
+    password: str = "rods",  # noqa: S107  (the documented sandbox default)
+) -> Iterator[SandboxInfo]:
+    """The one in-process sandbox serving ``root``, shared by every caller in this process.
+
+    ``irods.sandbox: DIR`` makes each iRODS client of a process (the daemon runs several
+    ingests at once) ask for the sandbox of DIR: the first starts it, the last one out stops
+    it, and no two servers ever share one catalog and vault.
+    """
+    key = Path(root).resolve()
+    with _shared_lock:
+        entry = _shared.get(key)
+        if entry is None:
+            sandbox = Sandbox(key, zone=zone, user=user, password=password)
+            sandbox.start()
+        else:
+            sandbox = entry[0]
+            if (sandbox.info.zone, sandbox.info.user) != (zone, user):
+                raise ValueError(
+                    f"the sandbox in '{key}' already runs for {sandbox.info.user}#"
+                    f"{sandbox.info.zone}, not {user}#{zone}"
+                )
+        _shared[key] = (sandbox, (entry[1] if entry else 0) + 1)
+    try:
+        yield sandbox.info
+    finally:
+        with _shared_lock:
+            sandbox, count = _shared[key]
+            if count > 1:
+                _shared[key] = (sandbox, count - 1)
+            else:
+                del _shared[key]
+                sandbox.stop()
