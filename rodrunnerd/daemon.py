@@ -342,7 +342,8 @@ class Daemon:
             record=rec,
         )
         runlog = self._runlog(rec)
-        if decision.action is not Action.PROBLEM and self._problems.pop(run_dir, None):
+        if decision.action is not Action.PROBLEM and run_dir in self._problems:
+            del self._problems[run_dir]
             with contextlib.suppress(LedgerError):
                 self.ledger.note_problem(run_dir, None)
         try:
