@@ -128,7 +128,6 @@ class Daemon:
         self.supervisor: Supervisor | None = None
         self._incomplete: dict[str, set[str]] = {}
         self._rechecks: dict[str, _Pending] = {}
-        self._forced: dict[str, bool] = {}
         self._problems: dict[str, str] = {}
         self._next_scan = 0.0
         self._last_scan_ok = False
@@ -360,8 +359,8 @@ class Daemon:
                     RunState.QUEUED,
                     completion_key=decision.completion_key,
                     trigger_mtime=decision.trigger_mtime,
+                    forced=decision.forced,  # in the ledger: a restart keeps the force
                 )
-                self._forced[run_dir] = decision.forced
                 self._rechecks.pop(run_dir, None)
                 runlog.info("run.ready", reason=decision.reason, forced=decision.forced)
             elif decision.action is Action.SKIP:
@@ -406,7 +405,7 @@ class Daemon:
                 run_id=rec.run_id,
                 sequencer_type=rec.sequencer_type,
                 completion_key=rec.completion_key or rec.run_dir,
-                force=self._forced.get(rec.run_dir, False),
+                force=rec.forced,
                 attempt=rec.attempts,
             )
             if not self.submitter.submit(job):
@@ -447,7 +446,6 @@ class Daemon:
             rec = self.ledger.transition(
                 run_dir, RunState.INGESTED, flow_run_id=outcome.flow_run_id
             )
-            self._forced.pop(run_dir, None)
             result = outcome.result
             self._runlog(rec).info(
                 "run.ingested",

@@ -81,6 +81,18 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX transitions_run_dir ON transitions (run_dir);
     """,
+    # 3: the operator's trigger file forced the pending submission (it must survive a
+    # restart). Runs already waiting are forced when their handled trigger is newer than
+    # their last ingest (or they were never ingested: a first trigger always forces).
+    """
+    ALTER TABLE runs ADD COLUMN forced INTEGER NOT NULL DEFAULT 0;
+    UPDATE runs SET forced = 1
+     WHERE trigger_mtime IS NOT NULL
+       AND state IN ('queued', 'submitted', 'running', 'failed')
+       AND trigger_mtime > COALESCE(
+           (SELECT MAX(t.at) FROM transitions t
+             WHERE t.run_dir = runs.run_dir AND t.to_state = 'ingested'), 0);
+    """,
 )
 """Schema migrations in order; ``user_version`` is how many have been applied."""
 
@@ -90,7 +102,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # constants of this module, never values.
 _COLUMNS = (
     "run_dir, run_id, sequencer_type, state, attempts, last_error, flow_run_id, "
-    "completion_key, trigger_mtime, next_attempt_at, created_at, updated_at"
+    "completion_key, trigger_mtime, next_attempt_at, created_at, updated_at, forced"
 )
 
 log = structlog.get_logger()
@@ -112,6 +124,8 @@ class RunRecord:
     next_attempt_at: float | None
     created_at: float
     updated_at: float
+    forced: bool = False
+    """The pending submission was asked for by the trigger file (flow parameter ``force``)."""
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON-able data (state as its string value)."""
@@ -128,6 +142,7 @@ class RunRecord:
             "next_attempt_at": self.next_attempt_at,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "forced": self.forced,
         }
 
 
@@ -145,6 +160,7 @@ def _record(row: tuple[Any, ...]) -> RunRecord:
         next_attempt_at=row[9],
         created_at=row[10],
         updated_at=row[11],
+        forced=bool(row[12]),
     )
 
 
@@ -328,7 +344,7 @@ class Ledger:
                 return existing
             db.execute(
                 f"INSERT INTO runs ({_COLUMNS}) "  # noqa: S608
-                "VALUES (?, ?, ?, ?, 0, NULL, NULL, NULL, NULL, NULL, ?, ?)",
+                "VALUES (?, ?, ?, ?, 0, NULL, NULL, NULL, NULL, NULL, ?, ?, 0)",
                 (run_dir, run_id, sequencer_type, RunState.SEEN, now, now),
             )
             self._history(db, run_dir, None, RunState.SEEN, now)
@@ -346,13 +362,15 @@ class Ledger:
         completion_key: str | None = None,
         trigger_mtime: float | None = None,
         next_attempt_at: float | None = None,
+        forced: bool | None = None,
     ) -> RunRecord:
         """Move ``run_dir`` to state ``to`` if the table allows it.
 
         Keyword values given replace the stored ones; ``None`` keeps them, except:
         entering ``failed`` counts an attempt and stores ``error``; entering ``ingested`` or
-        ``skipped`` clears ``last_error``; leaving ``failed`` clears ``next_attempt_at``;
-        leaving ``ingested`` or ``skipped`` (a new completion) resets ``attempts``.
+        ``skipped`` clears ``last_error`` and ``forced``; leaving ``failed`` clears
+        ``next_attempt_at``; leaving ``ingested`` or ``skipped`` (a new completion) resets
+        ``attempts``.
         Raises :class:`IllegalTransitionError` naming both states, :class:`UnknownRunError`
         for a folder never observed.
         """
@@ -374,8 +392,10 @@ class Ledger:
             if to is RunState.FAILED and current.state is not RunState.FAILED:
                 attempts += 1
                 last_error = error or current.last_error or "failed without a reason"
+            is_forced = current.forced if forced is None else forced
             if to in (RunState.INGESTED, RunState.SKIPPED):
                 last_error = error
+                is_forced = False
             if next_attempt_at is not None:
                 next_at = next_attempt_at
             db.execute(
@@ -383,7 +403,7 @@ class Ledger:
                 "flow_run_id = COALESCE(?, flow_run_id), "
                 "completion_key = COALESCE(?, completion_key), "
                 "trigger_mtime = COALESCE(?, trigger_mtime), next_attempt_at = ?, "
-                "updated_at = ? WHERE run_dir = ?",
+                "updated_at = ?, forced = ? WHERE run_dir = ?",
                 (
                     to,
                     attempts,
@@ -393,6 +413,7 @@ class Ledger:
                     trigger_mtime,
                     next_at,
                     now,
+                    int(is_forced),
                     run_dir,
                 ),
             )

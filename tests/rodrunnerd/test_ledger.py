@@ -257,3 +257,54 @@ def test_note_problem_says_why_a_run_waits_without_changing_its_state(ledger: Le
     assert noted.state is RunState.SEEN
     assert noted.last_error == "completion indicator is a directory"
     assert ledger.note_problem("/seq/p", None).last_error is None
+
+
+def test_forced_survives_reopen_until_the_run_is_ingested(tmp_path: Path) -> None:
+    """A forced submission is kept across a reopen (a restart) and cleared once ingested."""
+    with Ledger.open(tmp_path) as ledger:
+        ledger.observe(RUN, "r1", "miseq")
+        ledger.transition(RUN, S.QUEUED, trigger_mtime=100.0, forced=True)
+    with Ledger.open(tmp_path) as ledger:
+        record = ledger.get(RUN)
+        assert record is not None
+        assert record.forced
+        assert record.as_dict()["forced"] is True
+        _walk(ledger, S.SUBMITTED, S.FAILED, S.QUEUED, S.SUBMITTED)
+        assert ledger.get(RUN).forced  # type: ignore[union-attr]
+        assert not ledger.transition(RUN, S.INGESTED).forced
+        assert not ledger.transition(RUN, S.QUEUED, forced=False).forced
+
+
+def test_migration_forces_runs_whose_trigger_is_newer_than_their_last_ingest(
+    tmp_path: Path,
+) -> None:
+    """Upgrading a schema-2 ledger forces the waiting runs a trigger file queued, only them."""
+    from rodrunnerd.ledger import MIGRATIONS
+
+    db = sqlite3.connect(tmp_path / LEDGER_FILE)
+    db.executescript(MIGRATIONS[0] + MIGRATIONS[1])
+    rows = [
+        # run_dir, state, trigger_mtime, last ingested at (None: never ingested)
+        ("/seq/first-trigger", "queued", 50.0, None),
+        ("/seq/new-trigger", "submitted", 300.0, 200.0),
+        ("/seq/old-trigger", "queued", 100.0, 200.0),
+        ("/seq/no-trigger", "queued", None, None),
+        ("/seq/done", "ingested", 300.0, 400.0),
+    ]
+    for run_dir, state, trigger, ingested_at in rows:
+        db.execute(
+            "INSERT INTO runs VALUES (?, ?, 'miseq', ?, 0, NULL, NULL, NULL, ?, NULL, 1.0, 1.0)",
+            (run_dir, run_dir.rsplit("/", 1)[1], state, trigger),
+        )
+        if ingested_at is not None:
+            db.execute(
+                "INSERT INTO transitions (run_dir, from_state, to_state, at) "
+                "VALUES (?, 'running', 'ingested', ?)",
+                (run_dir, ingested_at),
+            )
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    with Ledger.open(tmp_path) as ledger:
+        forced = {r.run_dir for r in ledger.list() if r.forced}
+    assert forced == {"/seq/first-trigger", "/seq/new-trigger"}
