@@ -1,0 +1,107 @@
+"""The daemon in process: real run folders, the real ledger, the iRODS sandbox over TCP and
+the real "Ingest Run" flow under Prefect's test harness."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from structlog.testing import capture_logs
+
+from rodrunner.config import AppConfig, get_config
+from rodrunner.sandbox import SandboxInfo
+from rodrunner.simulate import simulate_run
+from rodrunnerd.daemon import Daemon
+from rodrunnerd.ledger import Ledger
+from rodrunnerd.sdnotify import Notifier
+from rodrunnerd.states import RunState
+
+
+def write_config(tmp: Path, sandbox: SandboxInfo) -> AppConfig:
+    """A configuration file (JSON is YAML) with one miseq root and settle 0; loaded."""
+    config = {
+        "irods": {
+            "host": sandbox.host,
+            "port": sandbox.port,
+            "zone": sandbox.zone,
+            "user": sandbox.user,
+            "password": sandbox.password.get_secret_value(),
+        },
+        "sequencer": {"base_dir": str(tmp / "share"), "types": {"miseq": {}}},
+        "daemon": {"state_dir": str(tmp / "state"), "settle_seconds": 0},
+    }
+    (tmp / "share" / "miseq").mkdir(parents=True, exist_ok=True)
+    path = tmp / "config.yaml"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return get_config(path)
+
+
+def run_until(daemon: Daemon, run_dir: Path, state: RunState, timeout: float = 120) -> None:
+    """Step the daemon until the ledger has ``run_dir`` in ``state`` (poll with a timeout)."""
+    assert daemon.ledger is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        daemon.step()
+        record = daemon.ledger.get(str(run_dir))
+        if record is not None and record.state is state:
+            return
+        daemon.sink.wait(0.1)
+    raise AssertionError(f"{run_dir.name} not {state} after {timeout} s: {record}")
+
+
+def life(config: AppConfig) -> Daemon:
+    """A started daemon (no systemd: a notifier without a socket)."""
+    daemon = Daemon(config, notifier=Notifier(None))
+    daemon.start()
+    return daemon
+
+
+def events(logs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
+    """The captured events called ``name``."""
+    return [e for e in logs if e.get("event") == name]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_forced_run_queued_before_a_restart_is_submitted_forced(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """A .rodrunner-ingest on an ingested run, queued when the daemon stops, is submitted
+    with force=True after the restart (the flow re-sends instead of skipping)."""
+    config = write_config(tmp_path, irods_sandbox)
+    run = simulate_run(tmp_path / "share" / "miseq", "miseq", files=4, size=100)
+
+    with capture_logs() as first:
+        daemon = life(config)
+        try:
+            run_until(daemon, run, RunState.INGESTED)
+        finally:
+            daemon.stop()
+    assert [e["status"] for e in events(first, "run.ingested")] == ["complete"]
+
+    trigger = run / ".rodrunner-ingest"
+    trigger.write_text("")
+    later = time.time() + 5  # surely newer than any mtime the first life handled
+    os.utime(trigger, (later, later))
+    daemon = life(config)  # the start scan queues the forced run; it stops before submitting
+    daemon.stop()
+    with Ledger.open(Path(config.daemon.state_dir)) as ledger:
+        queued = ledger.get(str(run))
+    assert queued is not None
+    assert queued.state is RunState.QUEUED
+    assert queued.forced
+
+    with capture_logs() as second:
+        daemon = life(config)
+        try:
+            run_until(daemon, run, RunState.INGESTED)
+        finally:
+            daemon.stop()
+    assert [e["forced"] for e in events(second, "run.submitted")] == [True]
+    assert [e["status"] for e in events(second, "run.ingested")] == ["complete"]
+    assert [e.get("force") for e in events(second, "ingest.started")] == [True]
