@@ -272,3 +272,26 @@ def test_polling_mode_detects_runs(share: Share) -> None:
     share.wait_complete("miseq", run.name)
     assert daemon.stop() == 0
     assert share.ingests(run.name) == 1
+
+
+def test_removed_and_recreated_root_is_watched_again(share: Share) -> None:
+    """A root removed while the daemon runs is reported; once recreated its observer is
+    rebuilt with an observer.restarted warning and a run written into it is ingested."""
+    import shutil
+
+    config = share.configure({"miseq": {}})
+    daemon = share.start(config)
+    root = share.roots / "miseq"
+    shutil.rmtree(root)
+    wait_for(lambda: daemon.saw('"observer.root_missing"', str(root)), 60, "root_missing")
+    root.mkdir()
+    wait_for(
+        lambda: daemon.saw('"observer.restarted"', '"warning"', str(root)),
+        60,
+        f"observer.restarted\n{daemon.output()}",
+    )
+    run = simulate_run(root, "miseq", files=6, size=100, indicator_by_rename=True)
+    share.wait_complete("miseq", run.name)
+    assert daemon.stop() == 0
+    assert share.ingests(run.name) == 1
+    assert daemon.saw('"run.detected"', run.name)
