@@ -30,6 +30,10 @@ def _known_type(value: str | None) -> str | None:
     return value
 
 
+_FILE_NAME = r"^[^/\x00-\x1f\x7f]+$"
+"""A plain file name: no folder, no control character (Prefect stores parameters as JSON text)."""
+
+
 class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -54,7 +58,10 @@ class IngestSequencerRunsParams(_Params):
         None, description="Root to scan, inside a sequencer root; the configured root if null."
     )
     completion_indicator: str | None = Field(
-        None, description="File that marks a run complete; the profile's if null.", max_length=255
+        None,
+        description="File that marks a run complete; the profile's if null.",
+        max_length=255,
+        pattern=_FILE_NAME,
     )
 
     _type = field_validator("sequencer_type")(_known_type)
@@ -67,7 +74,10 @@ class IngestAllSequencerRunsParams(_Params):
         None, description="Base of the type folders, inside a sequencer root; base_dir if null."
     )
     completion_indicator: str | None = Field(
-        None, description="File that marks a run complete; each profile's if null.", max_length=255
+        None,
+        description="File that marks a run complete; each profile's if null.",
+        max_length=255,
+        pattern=_FILE_NAME,
     )
 
 
