@@ -166,7 +166,7 @@ def bench_latency(tmp: Path, observer: str, poll: float, samples: int) -> list[f
         for run in runs:
             # A random phase of the poll cycle (writing right after a detection would always
             # land just after a snapshot: the worst case every time).
-            time.sleep(random.uniform(0, poll if observer == "polling" else 0.2))  # noqa: S311
+            time.sleep(random.uniform(0, poll if observer == "polling" else 0.2))
             tmpfile = run / ".CopyComplete.txt.tmp"
             tmpfile.write_text("")
             written = time.time()
