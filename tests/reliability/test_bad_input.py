@@ -92,6 +92,15 @@ def test_run_id_climbing_out_of_the_collection_is_a_path_error(tmp_path: Path) -
         make_plan(metadata, AppConfig(), "miseq")
 
 
+@pytest.mark.parametrize("run_id", ["..", ".", "a/../../b", "x\n..", " "])
+def test_run_folder_names_that_would_climb_are_refused(tmp_path: Path, run_id: str) -> None:
+    """Run ids of '..', '.', with '/', a newline or only blanks never become a collection."""
+    run = miseq_run(tmp_path, 1, files=2, size=10)
+    metadata = parse_run_folder(run, "miseq").model_copy(update={"run_id": run_id})
+    with pytest.raises(PathError, match="run id"):
+        make_plan(metadata, AppConfig(), "miseq")
+
+
 # -- the daemon in front of all of it -----------------------------------------------------
 
 

@@ -57,6 +57,20 @@ def max_concurrent_ingests(daemon: DaemonProcess) -> int:
     return most
 
 
+def max_in_flight(daemon: DaemonProcess) -> int:
+    """The most runs between ``run.submitted`` and ``run.ingested``/``run.failed``."""
+    active: set[str] = set()
+    most = 0
+    for event in daemon.events():
+        name, key = event.get("event"), str(event.get("run_dir"))
+        if name == "run.submitted":
+            active.add(key)
+            most = max(most, len(active))
+        elif name in ("run.ingested", "run.failed"):
+            active.discard(key)
+    return most
+
+
 class RssSampler:
     """Samples the daemon's RSS once a second in a thread."""
 
@@ -115,6 +129,8 @@ def test_runs_completing_within_a_minute_on_a_big_root(share: Share) -> None:
 
     most = max_concurrent_ingests(daemon)
     assert 1 <= most <= MAX_CONCURRENT, f"{most} ingests at once"
+    in_flight = max_in_flight(daemon)
+    assert 1 <= in_flight <= MAX_CONCURRENT, f"{in_flight} runs submitted at once"
     started_runs = {e.get("run_id") for e in daemon.events("ingest.started")}
     assert started_runs == {r.name for r in runs}, "only the new runs are ingested"
     counts = audit(share, [("miseq", r) for r in runs])
@@ -127,10 +143,17 @@ def test_runs_completing_within_a_minute_on_a_big_root(share: Share) -> None:
         completion_window_seconds=window,
         seconds_until_all_ingested=round(drained, 1),
         max_concurrent_observed=most,
+        max_submitted_observed=in_flight,
         max_concurrent_ingests=MAX_CONCURRENT,
         rss_ready_mib=round((ready_rss or 0) / 1024, 1),
         rss_end_mib=round(sampler.samples[-1] / 1024, 1) if sampler.samples else None,
         rss_peak_mib=round((peak or 0) / 1024, 1),
+        rss_quartiles_mib=[
+            round(sampler.samples[int(q * (len(sampler.samples) - 1))] / 1024, 1)
+            for q in (0.25, 0.5, 0.75)
+        ]
+        if sampler.samples
+        else None,
         rss_samples=len(sampler.samples),
         first_scan_seconds=scans[0].get("seconds") if scans else None,
         scan_seconds_max=max((s.get("seconds") or 0) for s in scans) if scans else None,
