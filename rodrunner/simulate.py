@@ -65,6 +65,12 @@ def _rewrite_map(meta: dict[str, Any], run_id: str, illumina: bool) -> dict[byte
             swaps[str(meta["flowcell"]).encode()] = new_fc.encode()
             swaps[str(meta["instrument"]).encode()] = new_parts[1].encode()
             swaps[f"<Date>{old_parts[0]}</Date>".encode()] = f"<Date>{new_parts[0]}</Date>".encode()
+            if old_parts[2].isdigit() and new_parts[2].isdigit():
+                old_no, new_no = int(old_parts[2]), int(new_parts[2])
+                swaps[f'Number="{old_no}"'.encode()] = f'Number="{new_no}"'.encode()
+                swaps[f"<RunNumber>{old_no}</RunNumber>".encode()] = (
+                    f"<RunNumber>{new_no}</RunNumber>".encode()
+                )
     return swaps
 
 
@@ -208,6 +214,34 @@ def _movie_name(writes: list[_Write]) -> str | None:
     return None
 
 
+def _free_run_id(
+    root: Path, sequencer_type: str, source: str | os.PathLike[str] | None
+) -> str | None:
+    """The fixture's run id, or the next one not yet in ``root`` (a new run of the same kind).
+
+    Illumina ids get the next run number (``200624_A00834_0184_BHMTFYDRXX``); others a
+    numeric suffix. ``None`` when the fixture's own id is free.
+    """
+    if source is not None:
+        return None
+    profile = get_profile(sequencer_type)
+    _, meta = _fixture(profile.name)
+    default = str(meta.get("default_run_id") or meta["run_id"])
+    if not (root / default).exists():
+        return None
+    parts = default.split("_", 3)
+    illumina = profile.platform == "illumina" and len(parts) == 4 and parts[2].isdigit()
+    for n in range(1, 10_000):
+        if illumina:
+            number = str(int(parts[2]) + n).zfill(len(parts[2]))
+            candidate = "_".join((parts[0], parts[1], number, parts[3]))
+        else:
+            candidate = f"{default}_{n + 1}"
+        if not (root / candidate).exists():
+            return candidate
+    return None
+
+
 def simulate_run(
     root: str | os.PathLike[str],
     sequencer_type: str,
@@ -226,6 +260,8 @@ def simulate_run(
     Returns the run folder. ``complete=False`` stops before the completion indicator (a run
     still in progress). Raises :class:`ConfigError` for an unknown type or an existing folder.
     """
+    if run_id is None:
+        run_id = _free_run_id(Path(root), sequencer_type, source)
     rid, writes = plan_run(
         sequencer_type,
         run_id,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rodrunner.errors import ConfigError
+from rodrunner.parsers import parse_run_folder
 from rodrunner.profiles import PROFILES
 from rodrunner.simulate import copy_fixture, plan_run, simulate_run
 
@@ -112,10 +113,10 @@ def test_from_directory(tmp_path: Path) -> None:
 
 
 def test_existing_run_folder_is_refused(tmp_path: Path) -> None:
-    """Simulating into an existing run folder is a ConfigError naming it."""
-    simulate_run(tmp_path, "miseq", files=1)
+    """Simulating an explicit run id whose folder exists is a ConfigError naming it."""
+    run = simulate_run(tmp_path, "miseq", files=1)
     with pytest.raises(ConfigError, match="already exists"):
-        simulate_run(tmp_path, "miseq", files=1)
+        simulate_run(tmp_path, "miseq", files=1, run_id=run.name)
 
 
 @pytest.mark.parametrize("run_id", ["../escape", "a/b", ".."])
@@ -129,3 +130,20 @@ def test_missing_from_directory(tmp_path: Path) -> None:
     """--from a directory that does not exist is a ConfigError."""
     with pytest.raises(ConfigError, match="--from"):
         simulate_run(tmp_path, "miseq", source=tmp_path / "nope")
+
+
+def test_second_run_of_a_type_gets_the_next_run_number(tmp_path: Path) -> None:
+    """Simulating twice into one root makes a new run, with RunInfo agreeing, not an error."""
+    first = simulate_run(tmp_path, "novaseq", files=2, size=8)
+    second = simulate_run(tmp_path, "novaseq", files=2, size=8)
+    assert first != second
+    assert second.name == "200624_A00834_0184_BHMTFYDRXX"
+    meta = parse_run_folder(second)
+    assert (meta.run_id, meta.run_number) == (second.name, 184)
+
+
+def test_second_run_of_a_non_illumina_type_gets_a_suffix(tmp_path: Path) -> None:
+    """A second simulated nanopore run gets its own folder name."""
+    first = simulate_run(tmp_path, "nanopore", files=2, size=8)
+    second = simulate_run(tmp_path, "nanopore", files=2, size=8)
+    assert second.name == f"{first.name}_2"
