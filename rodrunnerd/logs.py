@@ -299,6 +299,10 @@ def _shared_processors() -> list[Processor]:
     ]
 
 
+#: libraries whose INFO lines are noise in the daemon's log (shown again at DEBUG)
+QUIET_LOGGERS = ("httpx", "httpcore", "prefect.task_runs", "prefect.events", "uvicorn.access")
+
+
 def configure_logging(
     fmt: Format = "auto",
     level: str = "INFO",
@@ -346,6 +350,11 @@ def configure_logging(
     setattr(handler, "_rodrunnerd", True)  # noqa: B010 (marks our handler for a reconfigure)
     root.addHandler(handler)
     root.setLevel(level.upper())
+    # Third-party chatter an operator does not act on: every HTTP request Prefect's client
+    # makes, and a line per finished Prefect task (the flow-level lines stay).
+    quiet = logging.NOTSET if level.upper() == "DEBUG" else logging.WARNING
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(quiet)
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,

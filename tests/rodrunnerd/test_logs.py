@@ -24,6 +24,7 @@ from pydantic import SecretStr
 from rodrunnerd.logs import (
     JOURNAL_SOCKET,
     MASK,
+    QUIET_LOGGERS,
     JournaldSender,
     configure_logging,
     journald_fields,
@@ -39,7 +40,10 @@ def _restore_logging() -> Iterator[None]:
     """Each test configures logging its own way; put the defaults back afterwards."""
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
     yield
+    for name, old_level in quiet.items():
+        logging.getLogger(name).setLevel(old_level)
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
@@ -72,6 +76,20 @@ def test_json_lines_carry_event_and_context() -> None:
     assert first["level"] == "info"
     assert first["timestamp"].endswith("Z")
     assert lines[1]["level"] == "warning"
+
+
+def test_third_party_chatter_is_quiet_unless_debugging() -> None:
+    """httpx request lines and per-task Prefect lines are hidden at INFO, shown at DEBUG."""
+    out = io.StringIO()
+    configure_logging("json", "INFO", stream=out)
+    logging.getLogger("httpx").info("HTTP Request: GET /api/health")
+    logging.getLogger("prefect.task_runs").info("Finished in state Completed()")
+    logging.getLogger("prefect.flow_runs").info("Beginning flow run")
+    assert [line["event"] for line in _json_lines(out)] == ["Beginning flow run"]
+    out = io.StringIO()
+    configure_logging("json", "DEBUG", stream=out)
+    logging.getLogger("httpx").info("HTTP Request: GET /api/health")
+    assert [line["event"] for line in _json_lines(out)] == ["HTTP Request: GET /api/health"]
 
 
 def test_traceback_is_one_json_line() -> None:
