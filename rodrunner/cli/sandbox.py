@@ -33,7 +33,9 @@ def register(app: typer.Typer) -> None:
 
 def sandbox(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on; 0 takes a free one.")] = 1247,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on; 0 takes a free one.")
+    ] = 1247,
     root: Annotated[
         Path | None,
         typer.Option(help="Directory for the catalog and the vault (default: a temporary one)."),

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from irods.session import iRODSSession
 
 from rodrunner.cli import main
@@ -57,3 +58,11 @@ def test_sandbox_rejects_a_lone_certificate(tmp_path: Path) -> None:
     cert = tmp_path / "c.pem"
     cert.write_text("x")
     assert main(["sandbox", "--tls-cert", str(cert), "--port", "0"]) == 2
+
+
+def test_sandbox_rejects_a_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
+    """--port 99999 is a usage error naming --port (exit 2), not an OverflowError traceback."""
+    assert main(["sandbox", "--port", "99999"]) == 2
+    err = capsys.readouterr().err
+    assert "--port" in err
+    assert "Traceback" not in err
