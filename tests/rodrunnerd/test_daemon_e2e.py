@@ -263,13 +263,50 @@ def test_sigkill_mid_ingest_and_runs_done_while_down(share: Share) -> None:
     assert second.saw("run.resumed", big.name)
 
 
-def test_polling_mode_detects_runs(share: Share) -> None:
-    """With observer: polling (and no rescan due), a new run is still detected and ingested."""
-    config = share.configure({"miseq": {"observer": "polling", "poll_interval": 0.5}})
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """The daemon's Prometheus metrics: sample line (name and labels) -> value."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+def test_polling_mode_detects_runs_and_metrics_tell(share: Share) -> None:
+    """With observer: polling (and no rescan due), a new run is still detected and ingested;
+    a scrape of the running daemon's metrics shows the detection, submission and ingest."""
+    port = _free_port()
+    config = share.configure(
+        {"miseq": {"observer": "polling", "poll_interval": 0.5}}, metrics=f"127.0.0.1:{port}"
+    )
     daemon = share.start(config)
     assert daemon.saw("observer.started", "polling")
     run = simulate_run(share.roots / "miseq", "miseq", files=6, size=100, indicator_by_rename=True)
     share.wait_complete("miseq", run.name)
+    wait_for(
+        lambda: _scrape(port).get('rodrunner_runs{state="ingested"}') == 1.0,
+        30,
+        "the ingested run in the metrics",
+    )
+    samples = _scrape(port)
+    assert samples['rodrunner_detections_total{sequencer_type="miseq"}'] >= 1
+    assert samples['rodrunner_submissions_total{sequencer_type="miseq"}'] == 1
+    assert samples['rodrunner_ingests_total{result="succeeded",sequencer_type="miseq"}'] == 1
+    assert samples['rodrunner_uploaded_files_total{sequencer_type="miseq"}'] >= 6
+    assert samples["rodrunner_last_good_scan_timestamp_seconds"] > 0
     assert daemon.stop() == 0
     assert share.ingests(run.name) == 1
 
