@@ -296,6 +296,12 @@ def parse_run_folder(run_dir: Path, sequencer_type: str | None = None) -> RunMet
     if not run_dir.is_dir():
         raise NotARunFolderError(f"run folder '{run_dir}' does not exist or is not a directory")
     names = metadata_files_in(run_dir, sequencer_type)
+    if not names and sequencer_type in METADATA_FILE_PATTERNS:
+        wanted = ", ".join(METADATA_FILE_PATTERNS[sequencer_type])
+        raise NotARunFolderError(
+            f"run folder '{run_dir}' has none of the {sequencer_type} metadata files ({wanted}); "
+            f"is it a {sequencer_type} run? give its sequencer type, or none to detect it"
+        )
     if not names:
         raise NotARunFolderError(
             f"run folder '{run_dir}' has no RunInfo.xml, RunParameters.xml, PacBio metadata XML, "

@@ -560,6 +560,17 @@ def test_parse_run_folder_not_a_run(tmp_path: Path) -> None:
         parse_run_folder(tmp_path / "missing")
 
 
+def test_parse_run_folder_of_the_wrong_type_names_that_type(tmp_path: Path) -> None:
+    """An Illumina folder parsed as pacbio names pacbio's metadata files, not 'pass --type'."""
+    (tmp_path / "RunInfo.xml").write_text("<RunInfo/>")
+    with pytest.raises(NotARunFolderError) as info:
+        parse_run_folder(tmp_path, "pacbio")
+    message = str(info.value)
+    assert "none of the pacbio metadata files" in message
+    assert "*.metadata.xml" in message
+    assert "--type" not in message
+
+
 def test_parse_run_folder_unreadable_runinfo_is_typed(tmp_path: Path) -> None:
     """A RunInfo.xml that is a directory-sized lie (huge) gives a typed error, not a crash."""
     run = tmp_path / "run"
