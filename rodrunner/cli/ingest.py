@@ -10,11 +10,9 @@ AVUs) without touching iRODS or Prefect.
 from __future__ import annotations
 
 import logging
-import sys
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-import structlog
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -26,6 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from rodrunner.cli.logs import log_to_stderr
 from rodrunner.config import AppConfig, get_config
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.irods.walk import walk_tree
@@ -36,27 +35,6 @@ from rodrunner.profiles import PROFILES, get_profile
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="Configuration file.", show_default=False)
 ]
-
-
-class _Stderr:
-    """Whatever ``sys.stderr`` is when a line is written (it may be replaced after setup)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
-def _quiet_logs(verbose: bool) -> None:
-    """Log events to stderr, warnings and up unless --verbose (the entry point owns logging)."""
-    if not structlog.is_configured():
-        structlog.configure(
-            logger_factory=structlog.PrintLoggerFactory(_Stderr()),  # type: ignore[arg-type]
-            wrapper_class=structlog.make_filtering_bound_logger(
-                logging.DEBUG if verbose else logging.WARNING
-            ),
-        )
 
 
 def _load(config_file: Path | None, err: Console) -> AppConfig:
@@ -175,7 +153,7 @@ def ingest(
     """Ingest one run folder into iRODS, verified (skipped when already there)."""
     err = Console(stderr=True, soft_wrap=True)
     out = Console(soft_wrap=True)
-    _quiet_logs(verbose)
+    log_to_stderr(logging.DEBUG if verbose else logging.WARNING)
     _check_type(sequencer_type, err)
     config = _load(config_file, err)
     run_dir = run_dir.absolute()
@@ -227,7 +205,7 @@ def update_metadata(
 ) -> None:
     """Re-read a run's metadata files stored in iRODS and replace its run AVUs."""
     err = Console(stderr=True, soft_wrap=True)
-    _quiet_logs(False)
+    log_to_stderr(logging.WARNING)
     _check_type(sequencer_type, err)
     _load(config_file, err)
     from prefect.client.schemas.objects import State

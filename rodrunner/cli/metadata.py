@@ -7,15 +7,14 @@ Exit code 1 with one clear message when RUN_DIR is not a run folder rodrunner re
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Annotated, TextIO, cast
+from typing import Annotated
 
-import structlog
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from rodrunner.cli.logs import log_to_stderr
 from rodrunner.errors import RodrunnerError
 from rodrunner.models import RunMetadata
 from rodrunner.parsers import METADATA_FILE_PATTERNS, parse_run_folder
@@ -33,9 +32,7 @@ def metadata(
 ) -> None:
     """Show the metadata rodrunner reads from RUN_DIR."""
     err = Console(stderr=True, soft_wrap=True)
-    if not structlog.is_configured():
-        # Log events (metadata.file_unusable) go to stderr so that --json stays parseable.
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(cast(TextIO, _Stderr())))
+    log_to_stderr()  # metadata.file_unusable and friends: --json on stdout stays parseable
     if sequencer_type is not None and sequencer_type not in METADATA_FILE_PATTERNS:
         known = ", ".join(METADATA_FILE_PATTERNS)
         err.print(f"error: --type {sequencer_type!r} is not a sequencer type; use one of: {known}")
@@ -51,16 +48,6 @@ def metadata(
     _print_summary(Console(), result)
     for warning in result.warnings:
         err.print(f"warning: {warning}", markup=False, highlight=False)
-
-
-class _Stderr:
-    """Whatever ``sys.stderr`` is at write time (it is replaced under test runners)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
 
 
 def _print_summary(console: Console, meta: RunMetadata) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import tempfile
@@ -11,19 +10,10 @@ from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
-import structlog
 import typer
 
+from rodrunner.cli.logs import log_to_stderr
 from rodrunner.sandbox import Sandbox
-
-
-def _log_to_stderr() -> None:
-    """Keep stdout for the one "listening" line: events go to stderr (unless configured)."""
-    if not structlog.is_configured():
-        structlog.configure(
-            wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
-            logger_factory=structlog.PrintLoggerFactory(sys.stderr),
-        )
 
 
 def register(app: typer.Typer) -> None:
@@ -59,7 +49,7 @@ def sandbox(
     for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
         if path is not None and not path.is_file():
             raise typer.BadParameter(f"no file {path}", param_hint=option)
-    _log_to_stderr()
+    log_to_stderr()  # stdout holds only the one "listening" line
     with tempfile.TemporaryDirectory(prefix="rodrunner-sandbox-") as scratch:
         try:
             server = Sandbox(

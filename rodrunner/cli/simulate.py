@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from rodrunner.cli.logs import log_to_stderr
 from rodrunner.errors import ConfigError
 from rodrunner.simulate import simulate_run
 
@@ -40,6 +41,7 @@ def register(app: typer.Typer) -> None:
         seed: Annotated[int, typer.Option("--seed", help="Seed of the file contents.")] = 0,
     ) -> None:
         """Write a run folder like the instrument does: metadata, data, indicator last."""
+        log_to_stderr()  # stdout holds only the run folder's path
         try:
             run_dir = simulate_run(
                 root,
@@ -56,4 +58,12 @@ def register(app: typer.Typer) -> None:
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except OSError as exc:
+            where = exc.filename if exc.filename is not None else root
+            typer.echo(
+                f"error: cannot write the run folder under '{root}' ('{where}': {exc.strerror}); "
+                "check that the root is a writable directory",
+                err=True,
+            )
+            raise typer.Exit(1) from None
         typer.echo(str(run_dir))
