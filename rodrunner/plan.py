@@ -150,12 +150,14 @@ def patterns(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The (include, exclude) glob patterns for a run: profile and config excludes combined.
 
-    An empty include means "everything". rodrunner's own files are always excluded.
+    An empty include means "everything". rodrunner's own files (the manifest and the
+    operator files, by their default and their configured names) are always excluded.
     """
     entry = config.sequencer.types.get(sequencer_type)
     include = tuple(entry.include) if entry else ()
     exclude: list[str] = list(ALWAYS_EXCLUDED)
-    for pattern in (*profile_exclude, *(entry.exclude if entry else ())):
+    own = (config.daemon.trigger_file, config.daemon.skip_file)
+    for pattern in (*own, *profile_exclude, *(entry.exclude if entry else ())):
         if pattern not in exclude:
             exclude.append(pattern)
     return include, tuple(exclude)

@@ -35,7 +35,7 @@ def _metadata(run_id: str = "200101_A00001_0001_AHXXXXXXX") -> RunMetadata:
 
 
 def _config(**irods: object) -> AppConfig:
-    return AppConfig(irods={"zone": "seqZone", "user": "alice", **irods})  # type: ignore[arg-type]
+    return AppConfig(irods={"zone": "seqZone", "user": "alice", **irods})
 
 
 def test_default_template_gives_design_layout() -> None:
@@ -112,12 +112,20 @@ def test_excludes_combine_profile_config_and_own_files() -> None:
         sequencer={
             "types": {"novaseq": {"exclude": ["Thumbnail_Images/**", "*.tmp"], "include": ["*"]}}
         }
-    )  # type: ignore[arg-type]
+    )
     plan = make_plan(_metadata(), config, profile_exclude=["*.tmp"])
     assert MANIFEST_NAME in plan.exclude
     assert plan.exclude.count("*.tmp") == 1
     assert "Thumbnail_Images/**" in plan.exclude
     assert plan.include == ("*",)
+
+
+def test_configured_operator_files_are_never_uploaded() -> None:
+    """Renamed trigger and skip files (daemon.trigger_file, skip_file) are never uploaded."""
+    config = AppConfig(daemon={"trigger_file": ".ingest-now", "skip_file": ".never"})
+    plan = make_plan(_metadata(), config)
+    assert {".ingest-now", ".never", ".rodrunner-ingest", ".rodrunner-skip"} <= set(plan.exclude)
+    assert plan.exclude.count(".ingest-now") == 1
 
 
 @pytest.mark.parametrize("rel", ["../x", "a/../../b", "/etc/passwd", "a//b", "a/./b", ""])
