@@ -138,7 +138,7 @@ def _ingest(
         "bytes": total,
     }
     if report.errors:
-        first = "; ".join(f"{rel}: {msg}" for rel, msg in report.errors[:5])
+        first = "; ".join(f"{_printable(rel)}: {msg}" for rel, msg in report.errors[:5])
         more = f" (and {len(report.errors) - 5} more)" if len(report.errors) > 5 else ""
         raise _FailedWith(
             IngestError(
@@ -155,6 +155,11 @@ def _ingest(
     except RodrunnerError as exc:
         raise _FailedWith(exc, sent) from exc
     return {**sent, "status": "complete", "verified": verification.verified}
+
+
+def _printable(name: str) -> str:
+    """A file name with its line breaks and NULs escaped (error messages stay one line)."""
+    return name.translate({10: "\\n", 13: "\\r", 0: "\\0"})
 
 
 class _FailedWith(Exception):

@@ -247,6 +247,7 @@ def test_daemon_survives_every_hostile_run(share: Share) -> None:
         assert hostile.expected.lower() in text.lower(), f"{hostile.label}: {text}"
         why = rec["last_error"] or ""
         assert hostile.expected.lower() in why.lower(), f"{hostile.label}: ledger says {rec}"
+        assert "\n" not in why, f"{hostile.label}: the reason is not one line: {why!r}"
         results.append((hostile.label, rec["state"], why.splitlines()[0][:160]))
     gone = ledger[str(vanishing)]
     assert gone["state"] == "failed"
