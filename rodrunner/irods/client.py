@@ -104,10 +104,16 @@ class AVU:
 
 @dataclass(frozen=True)
 class RemoteObject:
-    """A data object as the catalog lists it: size and SHA-256 hex (None when not recorded)."""
+    """A data object as the catalog lists it: size and SHA-256 hex (None when not recorded).
+
+    ``good`` is False when no replica is good (all stale, or still being written): then the
+    catalog's size and checksum need not describe the stored bytes, and the object counts as
+    not there.
+    """
 
     size: int
     checksum: str | None
+    good: bool = True
 
 
 @dataclass
@@ -439,6 +445,7 @@ class iRODSClient:
         """Every data object at or below ``collection`` by relative path (one GenQuery, paged).
 
         With several replicas, good ones win; their checksum is None unless they all agree.
+        An object without a good replica is listed with ``good=False`` and checksum None.
         """
         collection = _check_irods_path(collection)
         rows: dict[str, list[tuple[int, str, str]]] = {}
@@ -471,7 +478,10 @@ class iRODSClient:
         call_with_retries(run, operation="list", path=collection)
         out: dict[str, RemoteObject] = {}
         for rel, replicas in rows.items():
-            good = [r for r in replicas if r[2] == GOOD_REPLICA] or replicas
+            good = [r for r in replicas if r[2] == GOOD_REPLICA]
+            if not good:
+                out[rel] = RemoteObject(size=replicas[0][0], checksum=None, good=False)
+                continue
             sizes = {r[0] for r in good}
             sums = {sha256_hex_from_irods(r[1]) for r in good}
             out[rel] = RemoteObject(
@@ -885,9 +895,12 @@ class iRODSClient:
         remote: dict[str, RemoteObject],
         force: bool,
     ) -> tuple[str, bool]:
-        """(local SHA-256 hex, whether it was sent) for one file."""
+        """(local SHA-256 hex, whether it was sent) for one file.
+
+        An object without a good replica (a write that never closed) is always sent again.
+        """
         there = remote.get(local.relative)
-        if there is not None and there.size == local.size:
+        if there is not None and there.good and there.size == local.size:
             local_sha = _hash_file(local)
             server_sha = there.checksum
             if force or server_sha is None:
@@ -924,6 +937,16 @@ class iRODSClient:
             sha, sent = results[local.relative]
             there = after.get(local.relative)
             target = _child(collection, local.relative)
+            if there is not None and not there.good:
+                report.errors.append(
+                    (
+                        local.relative,
+                        f"iRODS holds '{target}' without a good replica (stale or still being "
+                        "written by another client); make sure no other ingest of this run is "
+                        "running and ingest again",
+                    )
+                )
+                continue
             server_sha = there.checksum if there is not None else None
             if there is not None and server_sha is None:
                 try:

@@ -184,6 +184,9 @@ def compare_objects(
         if obj is None:
             problems.append(f"{rel}: missing in iRODS")
             continue
+        if not obj.good:
+            problems.append(f"{rel}: no good replica in iRODS (stale or being written)")
+            continue
         if obj.size != sizes[rel]:
             problems.append(f"{rel}: size {obj.size} in iRODS, {sizes[rel]} local")
             continue

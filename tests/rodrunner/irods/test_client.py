@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from rodrunner.errors import (
     TransientIRODSError,
 )
 from rodrunner.irods import retry
-from rodrunner.irods.client import AVU, UploadReport, iRODSClient
+from rodrunner.irods.client import AVU, RemoteObject, UploadReport, iRODSClient
 
 
 def _config(info: Any, **overrides: Any) -> IRODSConfig:
@@ -131,6 +133,36 @@ def test_changed_file_is_replaced_and_missing_one_resent(
     assert sorted(report.uploaded) == ["InterOp/Q.bin", "RunInfo.xml"]
     assert report.skipped == len(files) - 2
     assert _server_sha(irods_session, f"{coll}/{changed}") == _sha(new)
+
+
+def _abandon_write(session: Any, path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` and drop the connection before the close (a killed writer)."""
+    handle = session.data_objects.open(path, "w")
+    handle.write(data)
+    handle.flush()
+    conn = handle.raw.conn
+    conn.socket.shutdown(socket.SHUT_RDWR)
+    conn.socket.close()
+
+
+def test_object_without_a_good_replica_is_sent_again(
+    client: iRODSClient, coll: str, tmp_path: Path, irods_session: Any
+) -> None:
+    """A write that never closed leaves a stale replica with the right bytes: it is resent."""
+    files = _run_tree(tmp_path / "run")
+    client.upload_directory(tmp_path / "run", coll)
+    rel = "InterOp/Q.bin"
+    _abandon_write(irods_session, f"{coll}/{rel}", files[rel])
+    for _ in range(100):  # the server notices the dropped connection in its own time
+        listed = client.list_objects(coll)[rel]
+        if not listed.good:
+            break
+        time.sleep(0.05)
+    assert listed == RemoteObject(len(files[rel]), None, good=False)
+    report = client.upload_directory(tmp_path / "run", coll)
+    assert report.ok, report.errors
+    assert report.uploaded == [rel]
+    assert client.list_objects(coll)[rel] == RemoteObject(len(files[rel]), _sha(files[rel]))
 
 
 def test_force_reverifies_and_sends_nothing_when_equal(

@@ -51,17 +51,19 @@ def test_incomplete_or_inconsistent_run_is_not_skipped(stored: StoredRun) -> Non
 
 
 def test_compare_objects_names_every_difference() -> None:
-    """Missing, resized, unchecksummed and differing objects are each named."""
+    """Missing, resized, unchecksummed, stale and differing objects are each named."""
     remote = {
         "ok": RemoteObject(1, SHA),
         "resized": RemoteObject(2, SHA),
         "nosum": RemoteObject(1, None),
         "wrong": RemoteObject(1, OTHER),
+        "stale": RemoteObject(1, SHA, good=False),
     }
-    sizes = {"ok": 1, "resized": 1, "nosum": 1, "wrong": 1, "missing": 1}
+    sizes = {"ok": 1, "resized": 1, "nosum": 1, "wrong": 1, "stale": 1, "missing": 1}
     result = compare_objects(remote, sizes, dict.fromkeys(sizes, SHA))
     assert result.verified == 1
-    assert [p.split(":")[0] for p in result.problems] == ["missing", "nosum", "resized", "wrong"]
+    names = [p.split(":")[0] for p in result.problems]
+    assert names == ["missing", "nosum", "resized", "stale", "wrong"]
     assert not result.ok
 
 
@@ -69,7 +71,7 @@ def test_tasks_against_sandbox(tmp_path: Path, irods_sandbox: SandboxInfo) -> No
     """verify_run names a corrupt object; read_ingest_state reads what write_manifest put."""
     info = irods_sandbox
     config = AppConfig(
-        irods={  # type: ignore[arg-type]
+        irods={
             "host": info.host,
             "port": info.port,
             "password": info.password.get_secret_value(),
@@ -98,7 +100,7 @@ def test_complete_status_without_manifest_is_not_skipped(irods_sandbox: SandboxI
     """status=complete but no manifest object: a problem to re-ingest, not an exception."""
     info = irods_sandbox
     config = AppConfig(
-        irods={  # type: ignore[arg-type]
+        irods={
             "host": info.host,
             "port": info.port,
             "password": info.password.get_secret_value(),
