@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import BaseModel
 
 from rodrunner.cli import main
+from rodrunner.config import AppConfig, SequencerTypeConfig
 
 REPO = Path(__file__).parents[3]
 
@@ -76,6 +78,20 @@ def test_example_configuration_is_valid(capsys: pytest.CaptureFixture[str]) -> N
         "pacbio",
         "nanopore",
     }
+
+
+def test_example_configuration_names_every_key() -> None:
+    """config.example.yaml sets every key of every section (and of each sequencer type)."""
+    data = yaml.safe_load((REPO / "config.example.yaml").read_text(encoding="utf-8"))
+    for section, field in AppConfig.model_fields.items():
+        if field.exclude:
+            continue
+        model = field.annotation
+        assert isinstance(model, type), section
+        assert issubclass(model, BaseModel), section
+        assert set(data[section]) == set(model.model_fields), section
+    for name, entry in data["sequencer"]["types"].items():
+        assert set(entry) == set(SequencerTypeConfig.model_fields), name
 
 
 def test_connect_reports_prefect_mode(
