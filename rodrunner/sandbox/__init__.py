@@ -12,7 +12,6 @@ catalog in ``<root>/catalog.sqlite``. In-process use::
 
 from __future__ import annotations
 
-import importlib
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,16 +20,19 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-# Handler modules register their APIs on import; the optional ones may not exist yet.
-from rodrunner.sandbox import colls, dataobjects, put, server  # noqa: F401  (registers handlers)
-from rodrunner.sandbox.faults import Faults
+from rodrunner.errors import ConfigError
 
-for _name in ("genquery", "metadata", "admin"):
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"{__name__}.{_name}":
-            raise
+# Handler modules register their APIs on import.
+from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
+    admin,
+    colls,
+    dataobjects,
+    genquery,
+    metadata,
+    put,
+    server,
+)
+from rodrunner.sandbox.faults import Faults
 
 __all__ = ["Faults", "Sandbox", "SandboxInfo", "run_sandbox", "shared_sandbox"]
 
@@ -166,9 +168,12 @@ def shared_sandbox(
         else:
             sandbox = entry[0]
             if (sandbox.info.zone, sandbox.info.user) != (zone, user):
-                raise ValueError(
+                raise ConfigError(
                     f"the sandbox in '{key}' already runs for {sandbox.info.user}#"
-                    f"{sandbox.info.zone}, not {user}#{zone}"
+                    f"{sandbox.info.zone} in this process, not {user}#{zone}; give every "
+                    "configuration of one process the same irods.zone and irods.user, or "
+                    "another irods.sandbox directory",
+                    key="irods.sandbox",
                 )
         _shared[key] = (sandbox, (entry[1] if entry else 0) + 1)
     try:

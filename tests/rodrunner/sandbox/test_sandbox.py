@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rodrunner.errors import ConfigError
 from rodrunner.sandbox import shared_sandbox
 
 
@@ -28,8 +29,9 @@ def test_shared_sandbox_is_one_server_per_directory(tmp_path: Path) -> None:
 
 
 def test_shared_sandbox_refuses_another_identity(tmp_path: Path) -> None:
-    """Asking the running sandbox of a directory for another zone is an error, not a 2nd server."""
+    """Asking the running sandbox of a directory for another zone is a ConfigError naming it."""
     with shared_sandbox(tmp_path / "irods"):
         other = shared_sandbox(tmp_path / "irods", zone="otherZone")
-        with pytest.raises(ValueError, match="already runs"):
+        with pytest.raises(ConfigError, match="already runs for rods#tempZone") as info:
             other.__enter__()
+    assert info.value.key == "irods.sandbox"
