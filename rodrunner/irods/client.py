@@ -69,7 +69,7 @@ from rodrunner.irods.errors import translate_errors
 from rodrunner.irods.retry import call_with_retries
 from rodrunner.irods.walk import LocalFile, walk_tree
 
-__all__ = ["AVU", "RemoteObject", "UploadReport", "iRODSClient"]
+__all__ = ["AVU", "RemoteObject", "UploadReport", "check_irods_path", "iRODSClient"]
 
 log = structlog.get_logger()
 
@@ -160,12 +160,16 @@ def sha256_hex_from_irods(checksum: str | None) -> str | None:
         return None
 
 
-def _check_irods_path(path: str) -> str:
-    if not path.startswith("/") or path == "/":
-        raise PathError(f"iRODS path {path!r} must be absolute, e.g. /tempZone/home/rods/x")
+def check_irods_path(path: str) -> str:
+    """``path`` without a trailing ``/``; PathError unless absolute with no empty/./.. part."""
     clean = path.rstrip("/")
-    if any(part in (".", "..", "") for part in clean.split("/")[1:]):
-        raise PathError(f"iRODS path {path!r} has an empty, '.' or '..' component")
+    if not path.startswith("/") or any(part in (".", "..", "") for part in clean.split("/")[1:]):
+        raise PathError(
+            f"iRODS path {path!r} must be absolute, without '.', '..' or '//', "
+            "e.g. /tempZone/home/rods/sequencer/novaseq/<run_id>"
+        )
+    if not clean:
+        raise PathError(f"iRODS path {path!r} is the root; give a collection below a zone")
     return clean
 
 
@@ -387,7 +391,7 @@ class iRODSClient:
 
     def collection_exists(self, path: str) -> bool:
         """Whether ``path`` is a collection."""
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
 
         def run() -> bool:
             with translate_errors(path):
@@ -398,13 +402,13 @@ class iRODSClient:
 
     def ensure_collection(self, path: str) -> None:
         """Create ``path`` and its parents unless they exist."""
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         with self._worker_session() as session:
             self._create_collection(session, path)
 
     def remove_collection(self, path: str) -> None:
         """Remove ``path`` and everything below it, bypassing the trash."""
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         with translate_errors(path):
             self._session.collections.remove(path, recurse=True, force=True)
 
@@ -447,7 +451,7 @@ class iRODSClient:
         With several replicas, good ones win; their checksum is None unless they all agree.
         An object without a good replica is listed with ``good=False`` and checksum None.
         """
-        collection = _check_irods_path(collection)
+        collection = check_irods_path(collection)
         rows: dict[str, list[tuple[int, str, str]]] = {}
 
         def run() -> None:
@@ -495,7 +499,7 @@ class iRODSClient:
 
         ``recompute`` makes the server read the stored bytes again (a real verification).
         """
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         options = {kw.FORCE_CHKSUM_KW: ""} if recompute else {}
 
         def attempt() -> str:
@@ -515,7 +519,7 @@ class iRODSClient:
 
     def put_bytes(self, path: str, data: bytes) -> str:
         """Write ``data`` to data object ``path`` (replacing it); the verified SHA-256 hex."""
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         expected = hashlib.sha256(data).hexdigest()
         with self._worker_session() as session:
 
@@ -537,7 +541,7 @@ class iRODSClient:
 
     def read_bytes(self, path: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:
         """The content of data object ``path``; PermanentIRODSError if it exceeds ``max_bytes``."""
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         with self._worker_session() as session:
 
             def attempt() -> bytes:
@@ -668,7 +672,7 @@ class iRODSClient:
 
     def get_metadata(self, path: str) -> list[AVU]:
         """Every AVU on collection or data object ``path`` (sorted)."""
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         is_collection = self._is_collection(path)
 
         def run() -> list[Any]:
@@ -707,7 +711,7 @@ class iRODSClient:
         ``replace_attributes`` but which are not in ``avus`` are removed in the same operation,
         so readers never see a half-replaced set.
         """
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         wanted = list(dict.fromkeys(AVU.of(a) for a in avus))
         current = set(self.get_metadata(path))
         replace = set(replace_attributes or ())
@@ -721,7 +725,7 @@ class iRODSClient:
 
     def remove_metadata(self, path: str, avus: Iterable[AVU | tuple[str, ...]]) -> None:
         """Remove ``avus`` from ``path`` atomically (AVUs that are not there are ignored)."""
-        path = _check_irods_path(path)
+        path = check_irods_path(path)
         current = set(self.get_metadata(path))
         gone = [a for a in dict.fromkeys(AVU.of(x) for x in avus) if a in current]
         self._apply_atomic(path, [("remove", a) for a in gone])
@@ -799,7 +803,7 @@ class iRODSClient:
         AVUs are added atomically on the collection at the end.
         """
         start = time.perf_counter()
-        collection = _check_irods_path(irods_path)
+        collection = check_irods_path(irods_path)
         try:
             listing = walk_tree(local_dir, include=include, exclude=exclude)
         except OSError as exc:

@@ -19,7 +19,7 @@ from prefect.states import Failed
 
 from rodrunner.config import get_config
 from rodrunner.errors import MetadataError, PathError, RodrunnerError
-from rodrunner.irods.client import iRODSClient
+from rodrunner.irods.client import check_irods_path, iRODSClient
 from rodrunner.parsers import METADATA_FILE_PATTERNS, parse_files
 from rodrunner.plan import MANIFEST_NAME, replaced_attributes, run_attributes, run_avus
 from rodrunner.profiles import get_profile
@@ -47,16 +47,6 @@ def metadata_files(names: Iterable[str], sequencer_type: str) -> list[str]:
     return chosen
 
 
-def _check_collection(path: str) -> str:
-    parts = path.split("/")
-    if not path.startswith("/") or any(p in ("", ".", "..") for p in parts[1:]):
-        raise PathError(
-            f"iRODS path {path!r} must be an absolute collection path without '.', '..' or '//', "
-            "e.g. /tempZone/home/rods/sequencer/novaseq/<run_id>"
-        )
-    return path.rstrip("/")
-
-
 def _as_lists(avus: Iterable[Any]) -> list[list[str]]:
     return [[a.attr, a.value, a.units] for a in avus]
 
@@ -79,7 +69,7 @@ def update_run_metadata(config: str | None, irods_path: str, sequencer_type: str
     try:
         cfg = get_config(config)
         get_profile(sequencer_type)
-        collection = _check_collection(irods_path)
+        collection = check_irods_path(irods_path)
         with iRODSClient(cfg.irods) as client:
             if not client.collection_exists(collection):
                 raise PathError(f"iRODS collection '{collection}' does not exist; check the path")

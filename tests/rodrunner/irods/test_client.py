@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from irods.password_obfuscation import encode
 from pydantic import SecretStr
 from structlog.testing import capture_logs
@@ -21,11 +23,18 @@ from rodrunner.config import IRODSConfig
 from rodrunner.errors import (
     AuthenticationError,
     ConfigError,
+    PathError,
     PermanentIRODSError,
     TransientIRODSError,
 )
 from rodrunner.irods import retry
-from rodrunner.irods.client import AVU, RemoteObject, UploadReport, iRODSClient
+from rodrunner.irods.client import (
+    AVU,
+    RemoteObject,
+    UploadReport,
+    check_irods_path,
+    iRODSClient,
+)
 
 
 def _config(info: Any, **overrides: Any) -> IRODSConfig:
@@ -435,3 +444,30 @@ def test_report_defaults() -> None:
     report = UploadReport()
     assert report.ok
     assert report.bytes_sent == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "clean"),
+    [("/tempZone/home/rods/run", "/tempZone/home/rods/run"), ("/tempZone/x/", "/tempZone/x")],
+)
+def test_check_irods_path_keeps_clean_paths(path: str, clean: str) -> None:
+    """An absolute path without '.', '..' or '//' comes back without its trailing slash."""
+    assert check_irods_path(path) == clean
+
+
+@pytest.mark.parametrize("path", ["", "/", "//", "relative/x", "/a/../b", "/a/./b", "/a//b"])
+def test_check_irods_path_refuses_paths_that_wander(path: str) -> None:
+    """Relative paths, the root, '.', '..' and empty components are a PathError naming them."""
+    with pytest.raises(PathError, match="iRODS path"):
+        check_irods_path(path)
+
+
+@given(st.text(alphabet="/.ab", max_size=12))
+def test_check_irods_path_never_lets_a_climbing_path_through(path: str) -> None:
+    """Any string in: a PathError, or an absolute path with no empty, '.' or '..' component."""
+    try:
+        clean = check_irods_path(path)
+    except PathError:
+        return
+    assert clean.startswith("/")
+    assert all(part not in ("", ".", "..") for part in clean.split("/")[1:])
