@@ -296,8 +296,21 @@ class Daemon:
     def _sync_watches(self) -> None:
         if self.supervisor is None:
             return
-        for root in self.specs:
+        watchers = self.supervisor.watchers
+        now = time.time()
+        for root, spec in self.specs.items():
+            watcher = watchers.get(root)
+            before = watcher.watched if watcher is not None else frozenset()
             self.supervisor.sync_runs(root, self._incomplete.get(root, set()))
+            if watcher is None:
+                continue
+            # A run folder's watch starts only now: an indicator written between the last look
+            # and now sent no event. Look once more, or it would wait for the next rescan.
+            for run_dir in watcher.watched - before:
+                folder = candidate_folder(root, run_dir) or run_dir
+                pending = self._rechecks.get(folder)
+                if pending is None or pending.at > now:
+                    self._rechecks[folder] = _Pending(spec, folder, now)
 
     def _on_observer_restart(self, spec: RootSpec, reason: str) -> None:
         self.scan_now.set()

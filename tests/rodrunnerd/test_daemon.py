@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Iterable, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,7 @@ from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
 from rodrunnerd.daemon import Daemon
 from rodrunnerd.ledger import Ledger
+from rodrunnerd.scanner import RootSpec, Scanner, ScanReport
 from rodrunnerd.sdnotify import Notifier
 from rodrunnerd.states import RunState
 
@@ -106,3 +107,41 @@ def test_a_forced_run_queued_before_a_restart_is_submitted_forced(
     assert [e["forced"] for e in events(second, "run.submitted")] == [True]
     assert [e["status"] for e in events(second, "run.ingested")] == ["complete"]
     assert [e.get("force") for e in events(second, "ingest.started")] == [True]
+
+
+class _InstrumentWritesDuringScan(Scanner):
+    """The real scanner; the instrument renames the indicator in right after the scan looked
+    (before the daemon has watched the still-incomplete run folder)."""
+
+    def __init__(self, run: Path) -> None:
+        super().__init__(trigger_file=".rodrunner-ingest", skip_file=".rodrunner-skip")
+        self.run = run
+
+    def scan(self, specs: Iterable[RootSpec]) -> ScanReport:
+        report = super().scan(specs)
+        if not (self.run / "RTAComplete.txt").exists():
+            (self.run / "RTAComplete.tmp").write_text("RTA 2.4.11\n")
+            (self.run / "RTAComplete.tmp").rename(self.run / "RTAComplete.txt")
+        return report
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("prefect_harness")
+def test_an_indicator_written_before_the_run_folder_is_watched_is_not_missed(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """A run seen incomplete whose indicator arrives before its watch starts is looked at
+    again once watched: it is submitted without waiting for the next rescan."""
+    config = write_config(tmp_path, irods_sandbox)
+    run = simulate_run(tmp_path / "share" / "miseq", "miseq", files=4, size=100, complete=False)
+    daemon = Daemon(config, notifier=Notifier(None))
+    daemon.scanner = _InstrumentWritesDuringScan(run)
+    with capture_logs() as logs:
+        daemon.start()
+        try:
+            run_until(daemon, run, RunState.INGESTED)
+        finally:
+            daemon.stop()
+    assert [e["run_dir"] for e in events(logs, "run.submitted")] == [str(run)]
+    assert len(events(logs, "scan.completed")) == 1  # no rescan found it
