@@ -104,7 +104,9 @@ def serve(
     ] = None,
     limit: Annotated[
         int | None,
-        typer.Option("--limit", help="Most flow runs executing at once.", show_default=False),
+        typer.Option(
+            "--limit", min=1, help="Most flow runs executing at once.", show_default=False
+        ),
     ] = None,
 ) -> None:
     """Serve the ingest flows as Prefect deployments until interrupted."""

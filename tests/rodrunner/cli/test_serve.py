@@ -42,6 +42,15 @@ def test_bad_cron_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "every minute" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_limit_below_one_exits_2(limit: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """--limit 0 (nothing would ever run) or below is a usage error naming --limit, not served."""
+    assert main(["serve", "--limit", limit]) == 2
+    err = capsys.readouterr().err
+    assert "--limit" in err
+    assert "Traceback" not in err
+
+
 @pytest.fixture
 def served(tmp_path: Path, irods_sandbox: SandboxInfo, prefect_harness: None) -> Iterator[Path]:
     """``rodrunner serve --config F`` in a subprocess against the harness; yields F."""
