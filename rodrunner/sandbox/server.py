@@ -46,7 +46,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -87,13 +86,21 @@ class Request:
     api: int
     raw: bytes
     bs: memoryview | None = None
+    _node: Node | None = field(default=None, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def node(self) -> Node:
-        """The parsed msg part (SandboxError SYS_API_INPUT_ERR if there is none)."""
-        if not self.raw:
-            raise SandboxError(codes.SYS_API_INPUT_ERR, f"API {self.api} needs a message body")
-        return parse(self.raw)
+        """The parsed msg part (SandboxError SYS_API_INPUT_ERR if there is none).
+
+        Cached by hand, not with functools.cached_property: on Python 3.11 that holds one lock
+        for every Request of the process, and a garbage-collected client object that closes a
+        data object from inside one connection thread then deadlocks against another.
+        """
+        if self._node is None:
+            if not self.raw:
+                raise SandboxError(codes.SYS_API_INPUT_ERR, f"API {self.api} needs a message body")
+            self._node = parse(self.raw)
+        return self._node
 
     @property
     def json(self) -> Any:
