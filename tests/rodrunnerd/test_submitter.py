@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 from prefect import flow
@@ -13,6 +13,9 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.states import Completed, Failed
 from prefect.testing.utilities import prefect_test_harness
+
+if TYPE_CHECKING:
+    from prefect.deployments.runner import RunnerDeployment
 
 from rodrunnerd.errors import PermanentSubmissionError, TransientSubmissionError
 from rodrunnerd.submitter import (
@@ -152,7 +155,8 @@ def test_errors_are_translated() -> None:
 @pytest.mark.usefixtures("harness")
 def test_deployment_submission_is_idempotent_and_followed() -> None:
     """Two submitters with one completion key make one flow run, followed to its end."""
-    deployment = fake_ingest.to_deployment(name="unit")
+    # Flow.to_deployment is sync-or-async by its caller; here it is sync.
+    deployment = cast("RunnerDeployment", fake_ingest.to_deployment(name="unit"))
     deployment.apply()
     name = "Fake Ingest/unit"
     first = DeploymentSubmitter(deployment=name, config_path=None, poll_interval=0.2)
