@@ -30,8 +30,12 @@ from rodrunner.errors import (
 from rodrunner.irods import retry
 from rodrunner.irods.client import (
     AVU,
+    CHUNK,
     RemoteObject,
     UploadReport,
+    _BytesSource,
+    _LocalFileError,
+    _Prefetcher,
     check_irods_path,
     iRODSClient,
 )
@@ -471,3 +475,55 @@ def test_check_irods_path_never_lets_a_climbing_path_through(path: str) -> None:
         return
     assert clean.startswith("/")
     assert all(part not in ("", ".", "..") for part in clean.split("/")[1:])
+
+
+def test_multi_chunk_file_is_stored_whole(client: iRODSClient, coll: str, tmp_path: Path) -> None:
+    """A file of two full chunks and a partial one is stored byte for byte, checksum verified."""
+    run = tmp_path / "run"
+    run.mkdir()
+    data = os.urandom(2 * CHUNK + 12345)
+    (run / "big.bin").write_bytes(data)
+    report = client.upload_directory(run, coll, threads=1)
+    assert report.ok, report.errors
+    assert report.checksums["big.bin"] == _sha(data)
+    assert client.checksum(f"{coll}/big.bin", recompute=True) == _sha(data)
+    assert client.read_bytes(f"{coll}/big.bin", max_bytes=len(data)) == data
+
+
+def test_prefetcher_yields_chunks_in_order_with_their_digest() -> None:
+    """The read-ahead hands out every chunk in file order and hashes exactly those bytes."""
+    data = os.urandom(3 * CHUNK + 7)
+    digest = hashlib.sha256()
+    chunks = _Prefetcher(_BytesSource(data), digest)
+    got = bytearray()
+    try:
+        while (chunk := chunks.next_chunk()) is not None:
+            got += chunk
+    finally:
+        chunks.close()
+    assert bytes(got) == data
+    assert digest.hexdigest() == _sha(data)
+    assert chunks.next_chunk() is None
+
+
+def test_prefetcher_raises_a_read_error_of_a_later_chunk() -> None:
+    """A read failing on the second chunk surfaces from next_chunk after the first chunk."""
+
+    class Failing(_BytesSource):
+        calls = 0
+
+        def readinto(self, buf: bytearray) -> int:
+            self.calls += 1
+            if self.calls == 2:
+                raise _LocalFileError("'x' cannot be read: Input/output error; check the file")
+            return super().readinto(buf)
+
+    chunks = _Prefetcher(Failing(os.urandom(2 * CHUNK)), hashlib.sha256())
+    try:
+        first = chunks.next_chunk()
+        assert first is not None
+        assert len(first) == CHUNK
+        with pytest.raises(_LocalFileError, match="cannot be read"):
+            chunks.next_chunk()
+    finally:
+        chunks.close()
