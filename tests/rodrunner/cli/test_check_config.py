@@ -98,9 +98,14 @@ def test_connect_reports_prefect_mode(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--connect says Prefect is ephemeral when no PREFECT_API_URL is set."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     config = _write(tmp_path, "irods:\n  host: 127.0.0.1\n  port: 9\n  connection_timeout: 2\n")
-    code = main(["check-config", "--config", str(config), "--connect"])
+    # A session-wide Prefect test harness started by an earlier test sets the URL in the
+    # settings context, not in the environment: unset it there too.
+    with temporary_settings(restore_defaults={PREFECT_API_URL}):
+        code = main(["check-config", "--config", str(config), "--connect"])
     captured = capsys.readouterr()
     assert "prefect: ok: ephemeral" in captured.out
     assert "irods: FAILED" in captured.err
