@@ -3,13 +3,31 @@ python-irodsclient session connected to it."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from irods.session import iRODSSession
 
 from rodrunner.sandbox import SandboxInfo, run_sandbox
+
+# Hypothesis: no per-example deadline (a busy 2-core CI machine makes timing flaky; the
+# timeout plugin still bounds every test), no example database in a clean clone, and the
+# failing example printed so that it can be replayed. HYPOTHESIS_PROFILE=thorough runs 10x
+# the examples.
+settings.register_profile("ci", deadline=None, max_examples=100, print_blob=True, database=None)
+settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``), tests that share one host-wide resource run
+    in one worker: the systemd-journald a session fixture may start binds a fixed socket."""
+    for item in items:
+        if "journald" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("journald"))
 
 
 def sandbox_session(info: SandboxInfo, **options: object) -> iRODSSession:
