@@ -22,14 +22,6 @@ settings.register_profile("thorough", parent=settings.get_profile("ci"), max_exa
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``--dist loadgroup``), tests that share one host-wide resource run
-    in one worker: the systemd-journald a session fixture may start binds a fixed socket."""
-    for item in items:
-        if "journald" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("journald"))
-
-
 def sandbox_session(info: SandboxInfo, **options: object) -> iRODSSession:
     """A python-irodsclient session on ``info`` (the caller cleans it up); options override."""
     settings: dict[str, object] = {
