@@ -226,6 +226,7 @@ class RootWatcher:
         self._root_watch: ObservedWatch | None = None
         self._runs: dict[str, ObservedWatch] = {}
         self._identity: tuple[int, int] | None = None
+        self._lost: str | None = None
 
     @property
     def observer(self) -> BaseObserver | None:
@@ -252,6 +253,7 @@ class RootWatcher:
                 )
                 return False
             self._identity = _identity(self.root)
+            self._lost = None
             self._observer = observer
             self._runs = {}
         log.info(
@@ -325,9 +327,13 @@ class RootWatcher:
             return "observer thread died"
         now = _identity(self.root)
         if now is None:
-            return "root is missing"
-        if now != identity:
-            return "root was replaced"
+            # Sticky until a restart: a root removed and made again can get the same inode
+            # number, and its dead watch looks healthy until the emitter thread notices.
+            self._lost = "root is missing"
+        elif now != identity:
+            self._lost = "root was replaced"
+        if self._lost is not None:
+            return self._lost
         for emitter in list(observer.emitters):
             if emitter.watch == root_watch and not emitter.is_alive():
                 return "root watch stopped"
