@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import structlog
 from hypothesis import settings
 from irods.session import iRODSSession
 
@@ -20,6 +21,16 @@ from rodrunner.sandbox import SandboxInfo, run_sandbox
 settings.register_profile("ci", deadline=None, max_examples=100, print_blob=True, database=None)
 settings.register_profile("thorough", parent=settings.get_profile("ci"), max_examples=1000)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _unconfigured_structlog() -> Iterator[None]:
+    """Each test starts and ends with structlog unconfigured: the command lines configure it
+    once per process and leave an existing configuration alone, so one test's configuration
+    would otherwise decide where another test's log lines go (stdout, for one)."""
+    structlog.reset_defaults()
+    yield
+    structlog.reset_defaults()
 
 
 def sandbox_session(info: SandboxInfo, **options: object) -> iRODSSession:
