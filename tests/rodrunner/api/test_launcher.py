@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from prefect.client.orchestration import get_client
+from prefect.exceptions import ObjectNotFound
 
 from rodrunner.api import create_app
 from rodrunner.config import get_config
@@ -23,6 +25,13 @@ def test_deployment_mode_submits_to_the_named_deployment(
         write_api_config(tmp_path, irods_sandbox_session, daemon={"submit": "deployment"})
     )
     body = {"workflow_name": "Ingest Sequencer Runs", "parameters": {"sequencer_type": "novaseq"}}
+    # The session's Prefect harness is shared: `rodrunner serve` in tests/rodrunner/cli may
+    # have registered this deployment already.
+    with get_client(sync_client=True) as prefect, contextlib.suppress(ObjectNotFound):
+        served = prefect.read_deployment_by_name(
+            "Ingest Sequencer Runs/rodrunner-ingest-sequencer-runs"
+        )
+        prefect.delete_deployment(served.id)
     with TestClient(create_app(config)) as client:
         client.headers["Authorization"] = f"Bearer {TOKEN}"
         listed = client.get("/workflows/list").json()["workflows"]
