@@ -89,7 +89,7 @@ def test_chksum_api_computes_and_verify_detects_a_corrupted_replica(
     assert irods_session.data_objects.chksum(f"{HOME}/f") == sha2(data)
     assert irods_session.data_objects.chksum(f"{HOME}/f", **{kw.VERIFY_CHKSUM_KW: ""}) == ""
     vault_file = Path(irods_session.data_objects.get(f"{HOME}/f").replicas[0].path)
-    vault_file.write_bytes(b"x" + data[1:])
+    vault_file.write_bytes(bytes([data[0] ^ 0xFF]) + data[1:])  # "x" + ... was equal 1 in 256
     with pytest.raises(ex.USER_CHKSUM_MISMATCH):
         irods_session.data_objects.chksum(f"{HOME}/f", **{kw.VERIFY_CHKSUM_KW: ""})
 
