@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -32,6 +31,7 @@ from irods.session import iRODSSession
 from rodrunner.irods.walk import walk_tree
 from rodrunner.plan import ALWAYS_EXCLUDED
 from rodrunner.sandbox import SandboxInfo
+from tests.daemon_process import DaemonProcess, wait_for
 
 STATUS = "rodrunner::status"
 MANIFEST = "rodrunner.manifest.json"
@@ -60,16 +60,6 @@ class Scale:
 
 
 SCALE = Scale.from_env()
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str = "") -> None:
-    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    assert predicate(), f"timed out after {timeout:.0f} s waiting for {what}"
 
 
 def free_port() -> int:
@@ -137,86 +127,6 @@ class PrefectServer:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
         wait_for(lambda: not self._healthy(), 30, "prefect server down")
-
-
-class DaemonProcess:
-    """``python -m rodrunnerd --config F`` with its JSON log lines collected."""
-
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rodrunnerd", "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            env=env,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def events(self, name: str | None = None) -> list[dict[str, Any]]:
-        """The JSON log events printed so far (only ``name`` when given)."""
-        out = []
-        for line in list(self.lines):
-            try:
-                event = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(event, dict) and (name is None or event.get("event") == name):
-                out.append(event)
-        return out
-
-    def saw(self, *needles: str) -> bool:
-        """Whether one output line contains every needle."""
-        return any(all(n in line for n in needles) for line in list(self.lines))
-
-    def count(self, *needles: str) -> int:
-        """Output lines containing every needle."""
-        return sum(all(n in line for n in needles) for line in list(self.lines))
-
-    def alive(self) -> bool:
-        """Whether the process still runs."""
-        return self.proc.poll() is None
-
-    def peak_rss_kib(self) -> int | None:
-        """VmHWM (peak resident set) of the live process, in KiB."""
-        return _proc_status_kib(self.proc.pid, "VmHWM")
-
-    def rss_kib(self) -> int | None:
-        """VmRSS of the live process, in KiB."""
-        return _proc_status_kib(self.proc.pid, "VmRSS")
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
-        """Send ``sig`` and wait for the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._reader.join(5)
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-
-    def output(self, last: int = 120) -> str:
-        """The last lines the daemon printed (for assertion messages)."""
-        return "".join(self.lines[-last:])
-
-
-def _proc_status_kib(pid: int, key: str) -> int | None:
-    try:
-        text = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return None
-    for line in text.splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1])
-    return None
 
 
 class Share:

@@ -20,7 +20,8 @@ from rodrunner.discovery import find_sequencer_runs
 from rodrunner.simulate import simulate_run
 from rodrunnerd.ledger import Ledger
 from rodrunnerd.states import RunState
-from tests.reliability.harness import SCALE, DaemonProcess, Share, audit
+from tests.daemon_process import DaemonProcess
+from tests.reliability.harness import SCALE, Share, audit
 from tests.reliability.report import record
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]

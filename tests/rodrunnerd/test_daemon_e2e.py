@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,72 +19,11 @@ from irods.session import iRODSSession
 
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
+from tests.daemon_process import DaemonProcess, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 STATUS = "rodrunner::status"
-
-
-class DaemonProcess:
-    """``python -m rodrunnerd --config F`` with its output collected line by line."""
-
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
-        self.lines: list[str] = []
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "rodrunnerd", "--config", str(config)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-
-    def saw(self, *needles: str) -> bool:
-        """Whether one output line contains every needle."""
-        return any(all(n in line for n in needles) for line in list(self.lines))
-
-    def count(self, *needles: str) -> int:
-        """Output lines containing every needle."""
-        return sum(all(n in line for n in needles) for line in list(self.lines))
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
-        """Send ``sig`` and wait for the exit code.
-
-        SIGKILL goes to the whole process group, as systemd kills a service's cgroup: the
-        temporary Prefect server the daemon started dies with it.
-        """
-        if self.proc.poll() is None:
-            if sig == signal.SIGKILL:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            else:
-                self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._reader.join(10)
-            if self.proc.stdout is not None and not self._reader.is_alive():
-                self.proc.stdout.close()
-
-    def output(self) -> str:
-        """Everything the daemon printed (for assertion messages)."""
-        return "".join(self.lines[-200:])
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str = "") -> None:
-    """Poll ``predicate`` until it holds; fail naming ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    assert predicate(), f"timed out waiting for {what}"
 
 
 class Share:
