@@ -21,11 +21,8 @@ only does so in rodrunner/irods).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
-import platform
-import re
 import resource
 import shutil
 import statistics
@@ -33,51 +30,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import structlog
+from common import Server, machine, sandbox_process
 from irods.session import iRODSSession
-from pydantic import SecretStr
 
 from rodrunner.config import IRODSConfig
 from rodrunner.irods.client import iRODSClient
 
 MiB = 1024 * 1024
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-
-
-@dataclass(frozen=True)
-class Server:
-    host: str
-    port: int
-    zone: str = "tempZone"
-    user: str = "rods"
-    password: SecretStr = SecretStr("rods")  # noqa: RUF009 - immutable, the sandbox default
-    pid: int = 0
-
-
-@contextlib.contextmanager
-def sandbox_process(root: Path) -> Iterator[Server]:
-    """The sandbox in its own process (as a real server would be), on a free port."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rodrunner", "sandbox", "--port", "0", "--root", str(root)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        found = re.search(r"listening on ([^:\s]+):(\d+)", line)
-        if not found:
-            raise SystemExit(f"the sandbox did not start: {line!r}")
-        yield Server(found.group(1), int(found.group(2)), pid=proc.pid)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def make_large(root: Path, count: int, size: int) -> int:
@@ -160,22 +125,6 @@ def client_upload(info: Server, tree: Path, coll: str, threads: int | None) -> N
         raise SystemExit(f"upload_directory failed: {report.errors[:3]}")
 
 
-def machine() -> str:
-    cpu = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPUs (nproc), {cpu}, Python {platform.python_version()}, "
-        f"load average {load} at the end"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2,000 small files, 2 large")
@@ -255,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             f"`uv run python bench/bench_ingest.py{flags}` against "
             "the iRODS sandbox in its own process (not a real iRODS server); median of "
             f"{max(1, args.repeat)} runs, each after `sync` into a fresh destination.\n"
-            f"Machine: {machine()}.\n"
+            f"Machine: {machine(Path(tempfile.gettempdir()))}.\n"
             "'vs cp -r' and 'vs naive' are speed ratios (higher is faster) of "
             "upload_directory; goals: large >= 0.4x cp -r, small >= 5x naive. 'CPU s' is the "
             "user + system CPU of client and sandbox together for upload_directory.\n\n"

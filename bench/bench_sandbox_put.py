@@ -20,17 +20,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
-import signal
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import irods.keywords as kw
+from common import machine, sandbox_process
 from irods.session import iRODSSession
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,30 +45,6 @@ def median_of(repeat: int, func: Callable[[], None]) -> float:
         func()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def machine(where: Path) -> str:
-    """CPUs, CPU model, kernel, Python and the file system of ``where``."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    disk = "unknown"
-    try:
-        out = subprocess.run(["df", "-T", str(where)], capture_output=True, text=True, check=True)
-        fields = out.stdout.splitlines()[-1].split()
-        disk = f"{fields[1]} ({fields[0]})"
-    except (OSError, subprocess.CalledProcessError, IndexError):
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{os.cpu_count()} CPUs ({cpu}), {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, files on {disk}, load average {load} at the end"
-    )
 
 
 def main() -> None:
@@ -94,21 +68,13 @@ def main() -> None:
 
         cp_time = median_of(args.repeat, cp)
         root = work / "sandbox"
-        server = subprocess.Popen(
-            [sys.executable, "-m", "rodrunner", "sandbox", "--port", "0", "--root", str(root)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        try:
-            assert server.stdout is not None
-            host, port = server.stdout.readline().split()[4].rsplit(":", 1)
+        with sandbox_process(root) as server:
             session = iRODSSession(
-                host=host,
-                port=int(port),
-                user="rods",
-                password="rods",  # noqa: S106  (the sandbox default)
-                zone="tempZone",
+                host=server.host,
+                port=server.port,
+                user=server.user,
+                password=server.password.get_secret_value(),
+                zone=server.zone,
             )
             target = "/tempZone/home/rods/bench.bin"
             try:
@@ -121,9 +87,6 @@ def main() -> None:
                 )
             finally:
                 session.cleanup()
-        finally:
-            server.send_signal(signal.SIGTERM)
-            server.wait(30)
         where = machine(work)
 
     size = args.mib * MiB

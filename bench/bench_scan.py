@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,6 +27,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from common import machine
 
 from rodrunner.discovery import find_sequencer_runs
 
@@ -57,36 +58,6 @@ def timed(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
         result = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
-
-
-def machine() -> str:
-    """nproc, CPU model, Python, and the file system the temp root is on."""
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    disk = "unknown"
-    try:
-        out = (
-            subprocess.run(
-                ["df", "-T", tempfile.gettempdir()], capture_output=True, text=True, check=True
-            )
-            .stdout.splitlines()[-1]
-            .split()
-        )
-        disk = f"{out[1]} ({out[0]})"
-    except (OSError, subprocess.CalledProcessError, IndexError):
-        pass
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"load average {load} at the end, {os.cpu_count()} CPUs ({cpu}), "
-        f"{platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, temp root on {disk}"
-    )
 
 
 def main() -> int:
@@ -138,7 +109,8 @@ def main() -> int:
         "",
         f"## scan: {args.runs} run folders ({dt.date.today().isoformat()})",
         "",
-        f"Machine: {machine()}. Command: `uv run python bench/bench_scan.py`. Warm page cache, "
+        f"Machine: {machine(Path(tempfile.gettempdir()))}. "
+        "Command: `uv run python bench/bench_scan.py`. Warm page cache, "
         f"median of {args.repeat}; root built in {built:.1f} s; {complete} complete entries, "
         f"CLI output {len(getattr(cli, 'stdout', ''))} bytes of JSON.",
         "",
