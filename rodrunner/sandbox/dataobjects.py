@@ -1,6 +1,6 @@
 """Data-object APIs of the sandbox: open/create, read/write/lseek/close, the parallel-transfer
-APIs (20000 file descriptor info, 20004 replica close), unlink, rename (objects and
-collections) and checksums.
+APIs (20000 file descriptor info, 20004 replica close), unlink and rename (objects and
+collections). Checksums and replication are in ``replicas.py``.
 
 A write open registers an ``OpenReplica`` under a replica token on the server; further opens
 with that token (python-irodsclient's parallel threads, on other connections) write the same
@@ -280,11 +280,16 @@ def _finalize(ctx: Context, desc: Descriptor, options: dict[str, str]) -> None:
 
 
 def _set_status(ctx: Context, data_id: int, status: int, size: int, checksum: str) -> None:
+    """Replica 0 was written: its new state; every other replica is now stale (as in iRODS)."""
     with ctx.catalog.tx() as db:
         db.execute(
             "UPDATE data SET data_is_dirty = ?, data_size = ?, data_checksum = ?, modify_ts = ?"
-            " WHERE data_id = ?",
+            " WHERE data_id = ? AND data_repl_num = 0",
             (status, size, checksum, now_ts(), data_id),
+        )
+        db.execute(
+            "UPDATE data SET data_is_dirty = ? WHERE data_id = ? AND data_repl_num <> 0",
+            (STALE, data_id),
         )
 
 
@@ -453,36 +458,3 @@ def data_obj_rename(ctx: Context, req: Request) -> Reply:
         else:
             raise SandboxError(codes.OBJ_PATH_DOES_NOT_EXIST, f"no data object {src}")
     return Reply()
-
-
-@api(629)
-def data_obj_chksum(ctx: Context, req: Request) -> Reply:
-    """DATA_OBJ_CHKSUM_AN: report, compute (``forceChksum``) or verify a checksum."""
-    node = req.node
-    path = logical_path(ctx, node.str("objPath"))
-    options = node.kvp()
-    row = ctx.catalog.data_by_path(path)
-    if row is None:
-        raise SandboxError(codes.OBJ_PATH_DOES_NOT_EXIST, f"no data object {path}")
-    data_id, stored = int(row["data_id"]), str(row["data_checksum"] or "")
-    if "verifyChksum" in options:
-        if not stored:
-            report = '[{"message":"WARNING: No checksum available for replica [0].",'
-            report += '"replica_number":0,"severity":"warning"}]'
-            return Reply(
-                int_info=codes.CHECK_VERIFICATION_RESULTS,
-                msg=pack("STR_PI", [("myStr", report)]),
-            )
-        actual = ctx.vault.checksum(data_id, scheme_of(stored, ctx.vault.hash_scheme))
-        if actual != stored:
-            raise SandboxError(
-                codes.USER_CHKSUM_MISMATCH,
-                f"{path}: stored checksum {stored}, the data has {actual}",
-            )
-        return Reply()
-    if stored and "forceChksum" not in options:
-        return Reply(msg=pack("STR_PI", [("myStr", stored)]))
-    checksum = ctx.vault.checksum(data_id)
-    with ctx.catalog.tx() as db:
-        db.execute("UPDATE data SET data_checksum = ? WHERE data_id = ?", (checksum, data_id))
-    return Reply(msg=pack("STR_PI", [("myStr", checksum)]))
