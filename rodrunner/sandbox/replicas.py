@@ -129,19 +129,12 @@ def replica_checksum(ctx: Context, replica: Replica, scheme: str | None = None) 
                 hasher.update(chunk)
                 left -= len(chunk)
     except FileNotFoundError:
-        if replica.size:
-            raise SandboxError(UNIX_FILE_OPEN_ERR - errno.ENOENT) from None
+        raise SandboxError(UNIX_FILE_OPEN_ERR - errno.ENOENT) from None
     return format_checksum(hasher, scheme)
 
 
 def _size_on_disk(ctx: Context, replica: Replica) -> int:
-    path = vault_of(ctx, replica.resource).path_for(replica.data_id)
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        if replica.size == 0:
-            return 0  # a zero-byte object whose file was never written
-        raise
+    return vault_of(ctx, replica.resource).path_for(replica.data_id).stat().st_size
 
 
 def _store_checksum(ctx: Context, replica: Replica, checksum: str) -> None:
