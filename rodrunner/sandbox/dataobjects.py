@@ -16,6 +16,7 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rodrunner.sandbox.catalog import GOOD, INTERMEDIATE, RESOURCE, STALE, now_ts, split_path
@@ -392,9 +393,14 @@ def abandon_descriptors(ctx: Context) -> None:
 
 def _delete_data(ctx: Context, data_id: int) -> None:
     with ctx.catalog.tx() as db:
+        others = db.execute(  # replicas on other resources (replicas.py)
+            "SELECT data_path FROM data WHERE data_id = ? AND resc_name <> ?", (data_id, RESOURCE)
+        ).fetchall()
         db.execute("DELETE FROM data WHERE data_id = ?", (data_id,))
         db.execute("DELETE FROM objt_meta WHERE object_id = ?", (data_id,))
     ctx.vault.remove(data_id)
+    for row in others:
+        Path(row["data_path"]).unlink(missing_ok=True)
 
 
 def _move_data(ctx: Context, data_id: int, dst: str) -> None:

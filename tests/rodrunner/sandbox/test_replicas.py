@@ -333,3 +333,23 @@ def test_verify_of_one_named_replica(session: iRODSSession, tmp_path: Path) -> N
     assert verify(session, "f", **{kw.REPL_NUM_KW: "0"}) == ("", [])
     results, _ = failed_verification(session, "f", **{kw.REPL_NUM_KW: "1"})
     assert results[0]["error_code"] == -314000
+
+
+def test_removing_an_object_or_its_collection_removes_every_replica_file(
+    session: iRODSSession, tmp_path: Path
+) -> None:
+    """Unlink (force) and a recursive collection removal leave no replica file behind."""
+    put(session, tmp_path, "f")
+    session.data_objects.replicate(f"{HOME}/f", resource=SECOND)
+    files = [Path(r[5]) for r in replicas(session, "f")]
+    session.data_objects.unlink(f"{HOME}/f", force=True)
+    assert [f.exists() for f in files] == [False, False]
+    session.collections.create(f"{HOME}/c")
+    (tmp_path / "g").write_bytes(b"g" * 100)
+    session.data_objects.put(str(tmp_path / "g"), f"{HOME}/c/g")
+    session.data_objects.replicate(f"{HOME}/c/g", resource=SECOND)
+    query = session.query(DataObject.path).filter(Collection.name == f"{HOME}/c")
+    files = [Path(r[DataObject.path]) for r in query.all()]
+    assert len(files) == 2
+    session.collections.remove(f"{HOME}/c", recurse=True, force=True)
+    assert [f.exists() for f in files] == [False, False]
