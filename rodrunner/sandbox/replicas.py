@@ -209,7 +209,9 @@ class _Results:
 
     def check_checksum(self, ctx: Context, path: str, replica: Replica) -> None:
         try:
-            computed = replica_checksum(ctx, replica, scheme_of(replica.checksum, "sha256"))
+            computed = replica_checksum(
+                ctx, replica, scheme_of(replica.checksum, ctx.vault.hash_scheme)
+            )
         except SandboxError as exc:
             self.add(
                 "error",

@@ -353,3 +353,18 @@ def test_removing_an_object_or_its_collection_removes_every_replica_file(
     assert len(files) == 2
     session.collections.remove(f"{HOME}/c", recurse=True, force=True)
     assert [f.exists() for f in files] == [False, False]
+
+
+def test_an_md5_sandbox_verifies_in_md5(tmp_path: Path) -> None:
+    """With hash md5 the stored checksum is bare MD5 hex and verification uses that scheme."""
+    with run_sandbox(tmp_path / "irods-md5", hash="md5") as info:
+        s = sandbox_session(info)
+        try:
+            data = put(s, tmp_path, "f")
+            assert replicas(s, "f")[0][3] == hashlib.md5(data, usedforsecurity=False).hexdigest()
+            assert verify(s, "f") == ("", [])
+            corrupt(replicas(s, "f")[0][5])
+            results, _ = failed_verification(s, "f")
+            assert [r["error_code"] for r in results] == [-314000]
+        finally:
+            s.cleanup()
