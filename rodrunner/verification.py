@@ -210,14 +210,28 @@ def check_local(
     return problems
 
 
+CAT_NO_CHECKSUM_FOR_REPLICA = -862000
+USER_CHKSUM_MISMATCH = -314000
+
+
+def _said_by_the_catalog(severity: str, code: int) -> bool:
+    """Findings :func:`check_catalog` reports already: skipped (stale) replicas, replicas
+    without a checksum, and good replicas whose catalog checksums differ."""
+    return (
+        severity == "info"
+        or code == CAT_NO_CHECKSUM_FOR_REPLICA
+        or (severity == "warning" and code == USER_CHKSUM_MISMATCH)
+    )
+
+
 def check_deep(results: Mapping[str, ReplicaVerification]) -> list[Problem]:
-    """What the server found re-reading every good replica (``info`` findings, such as
-    skipped stale replicas, are left to :func:`check_catalog`)."""
+    """What the server found re-reading every good replica from its storage (one problem per
+    finding, with the computed and catalog checksums when the server gave them)."""
     problems: list[Problem] = []
     for rel in sorted(results):
         result = results[rel]
         for finding in result.findings:
-            if finding.severity == "info":
+            if _said_by_the_catalog(finding.severity, finding.code):
                 continue
             text = f"{finding.message} ({finding.code})"
             for line in result.details:  # the computed and the catalog checksum, when given

@@ -121,13 +121,15 @@ def test_local_folder_differences() -> None:
 
 
 def test_deep_findings_become_storage_problems_with_the_checksums() -> None:
-    """Errors and warnings are problems (with the error block's line); info is left out."""
+    """Errors are problems (with the error block's line); what the catalog shows is left out."""
     results = {
         "x": ReplicaVerification(
             "/c/x",
             (
                 ChecksumFinding(-314000, "error", "mismatch for replica [1].", 1),
                 ChecksumFinding(0, "info", "INFO: Number of replicas skipped: 1", None),
+                ChecksumFinding(-862000, "warning", "No checksum available [0].", 0),
+                ChecksumFinding(-314000, "warning", "replicas with different checksums.", None),
             ),
             ("computed checksum [p] != catalog value [q] for [/c/x] replica number [1]",),
         ),
