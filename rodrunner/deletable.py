@@ -7,15 +7,18 @@ one moment and :func:`evaluate` judges them. The folder may go only if every con
 condition                   holds when
 ==========================  =================================================================
 ``ledger_ingested``         the daemon's ledger has the folder as ``ingested``
-``status_complete``         ``rodrunner::status=complete`` and the stored manifest is intact
-                            (its SHA-256 is ``rodrunner::manifest_sha256``)
+``status_complete``         ``rodrunner::status=complete``, the stored manifest intact (its
+                            SHA-256 is ``rodrunner::manifest_sha256``) and the catalog as the
+                            manifest says (nothing missing or extra, no size or checksum
+                            differing, no stale replica)
 ``folder_matches_manifest`` the folder's files are the manifest's, same sizes, none modified
                             after the ingest (nothing added, changed or grown since)
 ``min_replicas``            every file has ``retention.min_replicas`` good replicas whose
                             catalog size and SHA-256 equal the manifest's
 ``keep_days``               ``retention.keep_days`` have passed since ``rodrunner::ingested_at``
 ``verified_within``         a ``verify --deep`` passed within ``retention.verify_within`` days
-                            (``rodrunner::verified_at``)
+                            (``rodrunner::verified_at``) and none failed since
+                            (``rodrunner::verify_failed_at``)
 ``no_keep_file``            no ``.rodrunner-keep`` in the folder
 ==========================  =================================================================
 """
@@ -29,7 +32,14 @@ from typing import TYPE_CHECKING, Any
 
 from rodrunner.manifest import Manifest
 from rodrunner.plan import KEEP_FILE
-from rodrunner.verification import LocalFile, StoredState, check_local, check_stored, sha256_hex
+from rodrunner.verification import (
+    LocalFile,
+    StoredState,
+    check_catalog,
+    check_local,
+    check_stored,
+    sha256_hex,
+)
 
 if TYPE_CHECKING:
     from rodrunner.irods.replicas import Replica
@@ -77,6 +87,7 @@ class GateInput:
     min_replicas: int
     keep_days: float
     verify_within: float  # days
+    verify_failed_at: datetime | None = None  # the last failed deep verification
 
 
 def good_replicas(manifest: Manifest, catalog: Mapping[str, Sequence[Replica]]) -> dict[str, int]:
@@ -108,10 +119,21 @@ def _ledger(inp: GateInput) -> Condition:
 
 
 def _status(inp: GateInput) -> Condition:
+    name = "status_complete"
     problems = check_stored(inp.stored)
     if problems:
-        return Condition("status_complete", False, "; ".join(p.message for p in problems))
-    return Condition("status_complete", True, "rodrunner::status=complete, manifest intact")
+        return Condition(name, False, "; ".join(p.message for p in problems))
+    assert inp.stored.manifest is not None
+    problems = check_catalog(inp.stored.manifest, inp.catalog)
+    if problems:
+        shown = "; ".join(f"{p.path}: {p.message}" for p in problems[:3])
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+        return Condition(
+            name,
+            False,
+            f"the catalog differs from the manifest in {len(problems)} way(s): {shown}{more}",
+        )
+    return Condition(name, True, "rodrunner::status=complete, manifest and catalog agree")
 
 
 def _folder(inp: GateInput) -> Condition:
@@ -165,6 +187,14 @@ def _keep_days(inp: GateInput) -> Condition:
 
 def _verified(inp: GateInput) -> Condition:
     name = "verified_within"
+    failed = inp.verify_failed_at
+    if failed is not None and (inp.verified_at is None or failed >= inp.verified_at):
+        return Condition(
+            name,
+            False,
+            f"the deep verification {_age(inp.now, failed)} ago found problems; repair them and "
+            "run `rodrunner verify RUN --deep` again",
+        )
     if inp.verified_at is None:
         return Condition(name, False, "never deep-verified; run `rodrunner verify RUN --deep`")
     if inp.now - inp.verified_at > timedelta(days=inp.verify_within):

@@ -26,6 +26,7 @@ BYTES_ATTR = "rodrunner::bytes"
 MANIFEST_SHA256_ATTR = "rodrunner::manifest_sha256"
 VERSION_ATTR = "rodrunner::version"
 VERIFIED_AT_ATTR = "rodrunner::verified_at"  # set by a passing `rodrunner verify --deep`
+VERIFY_FAILED_AT_ATTR = "rodrunner::verify_failed_at"  # set by a failing one
 STATUS_ATTRIBUTES = (
     STATUS_ATTR,
     INGESTED_AT_ATTR,

@@ -4,7 +4,9 @@
 :func:`read_stored` reads the status AVUs and the manifest; :func:`list_local` lists (and with
 ``hash=True`` hashes) the run folder as ingest would; :func:`verify_run` puts them through
 the pure checks of :mod:`rodrunner.verification` and, with ``deep``, asks the server to re-read
-every replica. A deep verification that finds nothing records ``rodrunner::verified_at``.
+every replica. A deep verification records its outcome on the collection:
+``rodrunner::verified_at`` when it found nothing, else ``rodrunner::verify_failed_at`` (each
+replaces the other).
 :func:`gate_input` reads what the safe-to-delete gate (:mod:`rodrunner.deletable`) judges.
 """
 
@@ -33,6 +35,7 @@ from rodrunner.plan import (
     MANIFEST_SHA256_ATTR,
     STATUS_ATTR,
     VERIFIED_AT_ATTR,
+    VERIFY_FAILED_AT_ATTR,
     make_plan,
 )
 from rodrunner.verification import (
@@ -248,12 +251,16 @@ def verify_run(
 
         results = client.verify_objects(list(paths), threads=threads, progress=tick)
         report.problems += check_deep({paths[p]: r for p, r in results.items()})
+        when = (now or datetime.now(UTC)).astimezone(UTC)
+        stamp = when.isoformat(timespec="seconds").replace("+00:00", "Z")
+        # The outcome replaces the previous one: a failure voids an earlier pass.
+        outcome = VERIFIED_AT_ATTR if report.ok else VERIFY_FAILED_AT_ATTR
+        client.set_metadata(
+            collection,
+            [(outcome, stamp, "")],
+            replace_attributes=[VERIFIED_AT_ATTR, VERIFY_FAILED_AT_ATTR],
+        )
         if report.ok:
-            when = (now or datetime.now(UTC)).astimezone(UTC)
-            stamp = when.isoformat(timespec="seconds").replace("+00:00", "Z")
-            client.set_metadata(
-                collection, [(VERIFIED_AT_ATTR, stamp, "")], replace_attributes=[VERIFIED_AT_ATTR]
-            )
             report.verified_at = stamp
     log.info(
         "run.verified" if report.ok else "run.verify_failed",
@@ -302,6 +309,7 @@ def gate_input(
         local_problem=local_problem,
         ingested_at=parse_time(avus.get(INGESTED_AT_ATTR)),
         verified_at=parse_time(avus.get(VERIFIED_AT_ATTR)),
+        verify_failed_at=parse_time(avus.get(VERIFY_FAILED_AT_ATTR)),
         keep_file=os.path.lexists(target.run_dir / KEEP_FILE),
         min_replicas=retention.min_replicas,
         keep_days=retention.keep_days,

@@ -82,6 +82,23 @@ def test_each_condition_fails_on_its_own(change: dict[str, object], fails: list[
     assert failing(replace(passing(), **change)) == fails  # type: ignore[arg-type]
 
 
+def test_a_deep_verification_that_failed_since_the_last_pass_fails_verified_within() -> None:
+    """verify_failed_at newer than verified_at fails; an older failure does not count."""
+    failed = replace(passing(), verify_failed_at=NOW - timedelta(hours=1))
+    assert failing(failed) == ["verified_within"]
+    assert "found problems" in evaluate(failed)[5].reason
+    repaired = replace(passing(), verify_failed_at=NOW - timedelta(days=2))
+    assert failing(repaired) == []
+
+
+def test_a_catalog_unlike_the_manifest_fails_status_complete() -> None:
+    """An extra object or a stale replica in the collection fails status_complete."""
+    extra = dict(passing().catalog, extra=[Replica(0, "demoResc", "good", 1, SHA2)])
+    assert failing(replace(passing(), catalog=extra)) == ["status_complete"]
+    stale = {"x": [Replica(0, "demoResc", "good", 3, SHA2), Replica(1, "b", "stale", 3, SHA2)]}
+    assert failing(replace(passing(), catalog=stale)) == ["status_complete"]
+
+
 def test_good_replicas_count_only_those_equal_to_the_manifest() -> None:
     """A stale replica, a wrong size or another checksum does not count."""
     catalog = {

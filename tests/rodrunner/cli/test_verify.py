@@ -457,7 +457,47 @@ def test_min_replicas_counts_good_replicas_matching_the_manifest(
     assert deletable_json(capsys, two, run_dir)[0] == 0
     rel = a_data_file(client, collection)
     client.put_bytes(f"{collection}/{rel}", (run_dir / rel).read_bytes())
-    assert failing(deletable_json(capsys, two, run_dir)[1]) == ["min_replicas"]
+    assert failing(deletable_json(capsys, two, run_dir)[1]) == ["status_complete", "min_replicas"]
+
+
+def test_what_verify_reports_keeps_the_run_on_the_share(
+    released: tuple[Path, str],
+    config_file: Path,
+    client: iRODSClient,
+    sandbox: SandboxInfo,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A storage file corrupted (found by verify --deep), an extra object, a stale replica:
+    each makes deletable exit 1 with the condition that says why."""
+    run_dir, collection = released
+    rel = a_data_file(client, collection)
+    file = vault_file(sandbox, f"{collection}/{rel}")
+    original = file.read_bytes()
+    file.write_bytes(bytes([original[0] ^ 0xFF]) + original[1:])
+    assert verify_json(capsys, config_file, str(run_dir), "--deep")[0] == 1
+    code, out = cli(capsys, "deletable", str(run_dir), "--config", str(config_file))
+    assert code == 1
+    assert "FAIL verified_within          the deep verification 0.0 days ago found problems" in out
+    file.write_bytes(original)
+    assert verify_json(capsys, config_file, str(run_dir), "--deep")[0] == 0
+    assert deletable_json(capsys, config_file, run_dir)[0] == 0
+    client.put_bytes(f"{collection}/smuggled.txt", b"x")
+    code, out = cli(capsys, "deletable", str(run_dir), "--config", str(config_file))
+    assert code == 1
+    assert "smuggled.txt: data object not in the manifest" in out
+    sandbox_session_remove(sandbox, f"{collection}/smuggled.txt")
+    replicate_all(sandbox, client, collection)
+    client.put_bytes(f"{collection}/{rel}", (run_dir / rel).read_bytes())
+    code, conditions = deletable_json(capsys, config_file, run_dir)
+    assert (code, failing(conditions)) == (1, ["status_complete"])
+
+
+def sandbox_session_remove(sandbox: SandboxInfo, path: str) -> None:
+    session = sandbox_session(sandbox)
+    try:
+        session.data_objects.unlink(path, force=True)
+    finally:
+        session.cleanup()
 
 
 def test_a_tampered_collection_is_not_deletable(
