@@ -66,7 +66,13 @@ from rodrunner.errors import (
     RunFolderError,
 )
 from rodrunner.irods.errors import translate_errors
-from rodrunner.irods.replicas import Replica, ReplicaVerification, query_replicas, verify_replicas
+from rodrunner.irods.replicas import (
+    ChecksumFinding,
+    Replica,
+    ReplicaVerification,
+    query_replicas,
+    verify_replicas,
+)
 from rodrunner.irods.retry import call_with_retries
 from rodrunner.irods.walk import LocalFile, walk_tree
 
@@ -547,11 +553,22 @@ class iRODSClient:
         threads: int | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> dict[str, ReplicaVerification]:
-        """:meth:`verify_replicas` for every path, on ``threads`` connections of their own."""
+        """:meth:`verify_replicas` for every path, on ``threads`` connections of their own.
+
+        An object the server refuses to verify (no permission, gone meanwhile) is a finding
+        of its own; transient errors that outlast the retries end the call.
+        """
         workers = max(1, threads or self._config.transfer_threads)
         out: dict[str, ReplicaVerification] = {}
+
+        def one(path: str) -> ReplicaVerification:
+            try:
+                return self.verify_replicas(path)
+            except PermanentIRODSError as exc:
+                return ReplicaVerification(path, (ChecksumFinding(0, "error", str(exc), None),))
+
         with ThreadPoolExecutor(workers, thread_name_prefix="irods-verify") as pool:
-            for path, result in zip(paths, pool.map(self.verify_replicas, paths), strict=True):
+            for path, result in zip(paths, pool.map(one, paths), strict=True):
                 out[path] = result
                 if progress is not None:
                     progress(path)

@@ -180,6 +180,8 @@ def test_verify_objects_covers_every_path_and_reports_progress(
     assert sorted(seen) == sorted(paths)
     assert not results[f"{stored}/one"].ok
     assert results[f"{stored}/sub/two"].ok
+    gone = client.verify_objects([f"{stored}/no-such-object"], threads=1)
+    assert "OBJ_PATH_DOES_NOT_EXIST" in gone[f"{stored}/no-such-object"].findings[0].message
 
 
 @pytest.mark.parametrize(
