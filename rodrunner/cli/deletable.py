@@ -21,7 +21,9 @@ from rodrunner.errors import ConfigError, RodrunnerError
 
 
 def deletable(
-    run_dir: Annotated[Path, typer.Argument(help="The run folder (PacBio: the SMRT cell).")],
+    run_dir: Annotated[
+        Path, typer.Argument(help="The run folder (PacBio: the SMRT cell).", metavar="RUN_DIR")
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON document.")] = False,
     sequencer_type: Annotated[
         str | None,

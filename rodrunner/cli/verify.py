@@ -83,7 +83,9 @@ def verify(
     run: Annotated[
         str,
         typer.Argument(
-            help="A run folder here, or the run's iRODS collection.", show_default=False
+            help="A run folder here, or the run's iRODS collection.",
+            metavar="RUN_DIR|IRODS_COLLECTION",
+            show_default=False,
         ),
     ],
     deep: Annotated[
