@@ -171,7 +171,8 @@ def _open(ctx: Context, req: Request, *, create_api: bool) -> Reply:
                 truncate = bool(flags & O_TRUNC)
                 db.execute(
                     "UPDATE data SET data_is_dirty = ?, data_checksum = '', modify_ts = ?,"
-                    " data_size = CASE WHEN ? THEN 0 ELSE data_size END WHERE data_id = ?",
+                    " data_size = CASE WHEN ? THEN 0 ELSE data_size END WHERE data_id = ?"
+                    " AND data_repl_num = 0",
                     (INTERMEDIATE, ts, truncate, data_id),
                 )
     os_fd = ctx.vault.open(data_id, write=write, truncate=truncate)

@@ -368,3 +368,14 @@ def test_an_md5_sandbox_verifies_in_md5(tmp_path: Path) -> None:
             assert [r["error_code"] for r in results] == [-314000]
         finally:
             s.cleanup()
+
+
+def test_a_stale_replica_keeps_what_the_catalog_knew_of_it(
+    session: iRODSSession, tmp_path: Path
+) -> None:
+    """Rewriting replica 0 with other bytes leaves replica 1 stale with its old size and sum."""
+    old = put(session, tmp_path, "f", 4096)
+    session.data_objects.replicate(f"{HOME}/f", resource=SECOND)
+    new = put(session, tmp_path, "f", 1000)
+    rows = replicas(session, "f")
+    assert [(r[1], r[3], r[4]) for r in rows] == [("1", sha2(new), 1000), ("0", sha2(old), 4096)]
