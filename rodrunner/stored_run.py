@@ -70,6 +70,7 @@ Progress = Callable[[str, int, int], None]
 """``progress(stage, done, total)``; stages ``hash`` (local files) and ``verify`` (objects)."""
 
 HASH_CHUNK = 4 * 1024 * 1024
+MANIFEST_MAX = 256 * 1024 * 1024  # about two million files
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ def read_stored(client: iRODSClient, collection: str) -> tuple[StoredState, dict
     problem = None
     digest = None
     try:
-        data = client.read_bytes(f"{collection}/{MANIFEST_NAME}")
+        data = client.read_bytes(f"{collection}/{MANIFEST_NAME}", MANIFEST_MAX)
         digest = hashlib.sha256(data).hexdigest()
         manifest = parse_manifest(data)
     except (ManifestError, IRODSError) as exc:
