@@ -134,6 +134,26 @@ class APIConfig(_Section):
     token: SecretStr | None = None
 
 
+class RetentionConfig(_Section):
+    """When a run folder may leave the share: the conditions of ``rodrunner deletable``."""
+
+    action: Literal["none"] = "none"
+    min_replicas: int = Field(1, ge=1)
+    keep_days: float = Field(7.0, ge=0)
+    verify_within: float = Field(7.0, gt=0)  # days
+    move_to: Path | None = None
+
+    @field_validator("action", mode="before")
+    @classmethod
+    def _only_none(cls, value: Any) -> Any:
+        if value not in (None, "none"):
+            raise ValueError(
+                "only 'none' is available in this version (the daemon never moves or deletes "
+                "run folders); use `rodrunner deletable RUN_DIR` to see which may go"
+            )
+        return "none"
+
+
 class AppConfig(BaseSettings):
     """The whole configuration."""
 
@@ -150,6 +170,7 @@ class AppConfig(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     api: APIConfig = Field(default_factory=APIConfig)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @classmethod
@@ -215,6 +236,7 @@ def _resolve_relative(data: dict[str, Any], base: Path) -> None:
     fix("irods", "sandbox")
     fix("sequencer", "base_dir")
     fix("daemon", "state_dir")
+    fix("retention", "move_to")
     seq = data.get("sequencer")
     if isinstance(seq, dict) and isinstance(seq.get("types"), dict):
         for entry in seq["types"].values():

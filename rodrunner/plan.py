@@ -25,6 +25,8 @@ FILES_ATTR = "rodrunner::files"
 BYTES_ATTR = "rodrunner::bytes"
 MANIFEST_SHA256_ATTR = "rodrunner::manifest_sha256"
 VERSION_ATTR = "rodrunner::version"
+VERIFIED_AT_ATTR = "rodrunner::verified_at"  # set by a passing `rodrunner verify --deep`
+VERIFY_FAILED_AT_ATTR = "rodrunner::verify_failed_at"  # set by a failing one
 STATUS_ATTRIBUTES = (
     STATUS_ATTR,
     INGESTED_AT_ATTR,
@@ -38,7 +40,8 @@ STATUS_INGESTING = "ingesting"
 STATUS_COMPLETE = "complete"
 
 # Files rodrunner itself writes or reads in a run folder: never uploaded as run data.
-ALWAYS_EXCLUDED = (MANIFEST_NAME, ".rodrunner-ingest", ".rodrunner-skip")
+KEEP_FILE = ".rodrunner-keep"
+ALWAYS_EXCLUDED = (MANIFEST_NAME, ".rodrunner-ingest", ".rodrunner-skip", KEEP_FILE)
 
 _FORBIDDEN_CHARS = {"/": "'/'", "\x00": "a NUL byte", "\n": "a newline", "\r": "a carriage return"}
 

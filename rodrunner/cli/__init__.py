@@ -25,6 +25,8 @@ COMMANDS = {
     "sandbox": "sandbox",
     "ingest": "ingest",
     "update-metadata": "ingest",
+    "verify": "verify",
+    "deletable": "deletable",
     "serve": "serve",
     "api": "api",
 }

@@ -40,6 +40,10 @@ def sandbox(
     hash: Annotated[
         str, typer.Option(help="Checksum scheme: sha256 (sha2:<base64>) or md5.")
     ] = "sha256",
+    resource: Annotated[
+        list[str] | None,
+        typer.Option(help="A resource besides demoResc, for replicas (repeatable)."),
+    ] = None,
 ) -> None:
     """Run an iRODS-protocol sandbox server for trials and tests (not production storage)."""
     if hash not in ("sha256", "md5"):
@@ -62,6 +66,7 @@ def sandbox(
                 hash=hash,
                 tls_cert=tls_cert,
                 tls_key=tls_key,
+                resources=resource or (),
             )
         except OSError as exc:
             typer.echo(f"cannot start the iRODS sandbox on {host}:{port}: {exc.strerror}", err=True)

@@ -66,6 +66,13 @@ from rodrunner.errors import (
     RunFolderError,
 )
 from rodrunner.irods.errors import translate_errors
+from rodrunner.irods.replicas import (
+    ChecksumFinding,
+    Replica,
+    ReplicaVerification,
+    query_replicas,
+    verify_replicas,
+)
 from rodrunner.irods.retry import call_with_retries
 from rodrunner.irods.walk import LocalFile, walk_tree
 
@@ -497,7 +504,8 @@ class iRODSClient:
     def checksum(self, path: str, *, recompute: bool = False) -> str:
         """The SHA-256 hex of data object ``path``, computed by the server if missing.
 
-        ``recompute`` makes the server read the stored bytes again (a real verification).
+        ``recompute`` makes the server read the stored bytes again and *store* what it finds
+        (``forceChksum``): that is not a verification; use :meth:`verify_replicas` for one.
         """
         path = check_irods_path(path)
         options = {kw.FORCE_CHKSUM_KW: ""} if recompute else {}
@@ -516,6 +524,55 @@ class iRODSClient:
                 name="UNSUPPORTED_HASH_SCHEME",
             )
         return hexsum
+
+    def list_replicas(self, collection: str) -> dict[str, list[Replica]]:
+        """Every replica of every data object at or below ``collection``, by relative path."""
+        collection = check_irods_path(collection)
+        return call_with_retries(
+            lambda: query_replicas(self._session, collection), operation="list", path=collection
+        )
+
+    def verify_replicas(self, path: str) -> ReplicaVerification:
+        """Have the server re-read every good replica of ``path`` and compare it with the catalog.
+
+        A real verification (``verifyChksum``): nothing is stored, unlike ``recompute``.
+        """
+        path = check_irods_path(path)
+        with self._worker_session() as session:
+            return call_with_retries(
+                lambda: verify_replicas(session, path),
+                operation="verify",
+                path=path,
+                on_retry=session.cleanup,
+            )
+
+    def verify_objects(
+        self,
+        paths: Sequence[str],
+        *,
+        threads: int | None = None,
+        progress: Callable[[str], None] | None = None,
+    ) -> dict[str, ReplicaVerification]:
+        """:meth:`verify_replicas` for every path, on ``threads`` connections of their own.
+
+        An object the server refuses to verify (no permission, gone meanwhile) is a finding
+        of its own; transient errors that outlast the retries end the call.
+        """
+        workers = max(1, threads or self._config.transfer_threads)
+        out: dict[str, ReplicaVerification] = {}
+
+        def one(path: str) -> ReplicaVerification:
+            try:
+                return self.verify_replicas(path)
+            except PermanentIRODSError as exc:
+                return ReplicaVerification(path, (ChecksumFinding(0, "error", str(exc), None),))
+
+        with ThreadPoolExecutor(workers, thread_name_prefix="irods-verify") as pool:
+            for path, result in zip(paths, pool.map(one, paths), strict=True):
+                out[path] = result
+                if progress is not None:
+                    progress(path)
+        return out
 
     def put_bytes(self, path: str, data: bytes) -> str:
         """Write ``data`` to data object ``path`` (replacing it); the verified SHA-256 hex."""

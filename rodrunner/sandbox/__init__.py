@@ -7,13 +7,15 @@ catalog in ``<root>/catalog.sqlite``. In-process use::
         session = iRODSSession(host=info.host, port=info.port, user=info.user,
                                password=info.password.get_secret_value(), zone=info.zone)
 
-``Sandbox`` is the same as an object (``start()``, ``stop()``, ``faults``, ``restart()``).
+``resources=("secondResc",)`` adds resources besides ``demoResc``, each with its own vault
+under ``<root>/resources/``, for replicas. ``Sandbox`` is the same as an object (``start()``,
+``stop()``, ``faults``, ``restart()``).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +32,7 @@ from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     genquery,
     metadata,
     put,
+    replicas,
     server,
 )
 from rodrunner.sandbox.faults import Faults
@@ -65,6 +68,7 @@ class Sandbox:
         hash: str = "sha256",
         tls_cert: Path | str | None = None,
         tls_key: Path | str | None = None,
+        resources: Sequence[str] = (),
     ) -> None:
         if hash not in ("sha256", "md5"):
             raise ValueError(f"sandbox hash must be 'sha256' or 'md5', not {hash!r}")
@@ -76,6 +80,7 @@ class Sandbox:
             user=user,
             password=password,
             hash=hash,
+            resources=tuple(resources),
             tls_cert=Path(tls_cert) if tls_cert is not None else None,
             tls_key=Path(tls_key) if tls_key is not None else None,
         )
@@ -121,6 +126,7 @@ def run_sandbox(
     hash: str = "sha256",
     tls_cert: Path | str | None = None,
     tls_key: Path | str | None = None,
+    resources: Sequence[str] = (),
 ) -> Iterator[SandboxInfo]:
     """Run a sandbox in a thread for the duration of the ``with`` block."""
     sandbox = Sandbox(
@@ -133,6 +139,7 @@ def run_sandbox(
         hash=hash,
         tls_cert=tls_cert,
         tls_key=tls_key,
+        resources=resources,
     )
     sandbox.start()
     try:

@@ -8,6 +8,7 @@ What python-irodsclient's ``session.users`` and its test suite send:
 - 701 ``modify user NAME[#ZONE] password|type|info|comment VALUE``: a new password arrives
   obfuscated with the caller's password and the connection's client signature;
 - 701 ``rm unusedAVUs``: AVUs no entity carries any more;
+- 701 ``add resource NAME unixfilesystem HOST:PATH`` (``iadmin mkresc``, in ``replicas.py``);
 - 714 ``userpw NAME password OBF`` (``modify_password``) and ``mkuser NAME[#ZONE] OBF``.
 
 Passwords are stored where the server's native authentication reads them (``users.password``),
@@ -25,6 +26,7 @@ from irods import password_obfuscation as obf
 
 from rodrunner.sandbox.catalog import now_ts
 from rodrunner.sandbox.protocol import Node, SandboxError, codes
+from rodrunner.sandbox.replicas import add_resource
 from rodrunner.sandbox.server import Context, Reply, Request, api
 
 CAT_INVALID_USER_TYPE = -820000
@@ -219,7 +221,7 @@ def _require_admin(ctx: Context) -> None:
 
 @api(701)
 def general_admin(ctx: Context, req: Request) -> Reply:
-    """GENERAL_ADMIN_AN: add/rm/modify user, rm unusedAVUs."""
+    """GENERAL_ADMIN_AN: add/rm/modify user, rm unusedAVUs, add resource (``replicas.py``)."""
     args = _args(req.node)
     _require_admin(ctx)
     zone = ctx.server.settings.zone
@@ -236,6 +238,8 @@ def general_admin(ctx: Context, req: Request) -> Reply:
                 set_password(db, args[2], zone, password)
             else:
                 modify_user(db, args[2], zone, args[3], args[4])
+        elif op == "add" and target == "resource":
+            return add_resource(ctx, args)
         elif op == "rm" and target == "unusedAVUs":
             remove_unused_avus(db)
         else:

@@ -166,7 +166,7 @@ class Catalog:
         return rows[0] if rows else None
 
     def resource_id(self, name: str = RESOURCE) -> int:
-        """The id of a resource (the sandbox has one, ``demoResc``; remembered once read)."""
+        """The id of a resource (``demoResc`` unless named; remembered once read)."""
         known = self._resource_ids.get(name)
         if known is None:
             rows = self.query("SELECT resc_id FROM resources WHERE resc_name = ?", (name,))
@@ -174,6 +174,18 @@ class Catalog:
         return known
 
     # -- writes -----------------------------------------------------------------------------
+
+    def add_resource(self, name: str, vault_path: str, *, net: str = "localhost") -> int:
+        """Insert a ``unixfilesystem`` resource whose vault is ``vault_path``; returns its id."""
+        ts = now_ts()
+        with self.tx() as db:
+            resc_id = self.new_id()
+            db.execute(
+                "INSERT INTO resources (resc_id, resc_name, zone_name, resc_net, resc_def_path,"
+                " create_ts, modify_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (resc_id, name, self.zone, net, vault_path, ts, ts),
+            )
+            return resc_id
 
     def add_coll(self, name: str, owner: str) -> int:
         """Insert one collection (its parent must exist); returns its id."""

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
+from pathlib import Path
 
-from rodrunner.sandbox.catalog import now_ts, parent_of, split_path
+from rodrunner.sandbox.catalog import RESOURCE, now_ts, parent_of, split_path
 from rodrunner.sandbox.protocol import SandboxError, codes
 from rodrunner.sandbox.server import Context, Reply, Request, api
 
@@ -118,17 +119,23 @@ def delete_collection(ctx: Context, path: str) -> None:
         ).fetchall()
         coll_ids = [r["coll_id"] for r in colls]
         data_ids: list[int] = []
+        others: list[str] = []  # replica files on other resources (replicas.py)
         for coll_id in coll_ids:
-            data_ids += [
-                r["data_id"]
-                for r in db.execute("SELECT data_id FROM data WHERE coll_id = ?", (coll_id,))
-            ]
+            for r in db.execute(
+                "SELECT data_id, resc_name, data_path FROM data WHERE coll_id = ?", (coll_id,)
+            ):
+                if r["resc_name"] == RESOURCE:
+                    data_ids.append(r["data_id"])
+                else:
+                    others.append(r["data_path"])
             db.execute("DELETE FROM data WHERE coll_id = ?", (coll_id,))
             db.execute("DELETE FROM colls WHERE coll_id = ?", (coll_id,))
         for object_id in coll_ids + data_ids:
             db.execute("DELETE FROM objt_meta WHERE object_id = ?", (object_id,))
     for data_id in data_ids:
         ctx.vault.remove(data_id)
+    for file in others:
+        Path(file).unlink(missing_ok=True)
 
 
 @api(681)

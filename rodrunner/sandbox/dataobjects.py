@@ -1,6 +1,6 @@
 """Data-object APIs of the sandbox: open/create, read/write/lseek/close, the parallel-transfer
-APIs (20000 file descriptor info, 20004 replica close), unlink, rename (objects and
-collections) and checksums.
+APIs (20000 file descriptor info, 20004 replica close), unlink and rename (objects and
+collections). Checksums and replication are in ``replicas.py``.
 
 A write open registers an ``OpenReplica`` under a replica token on the server; further opens
 with that token (python-irodsclient's parallel threads, on other connections) write the same
@@ -16,6 +16,7 @@ import os
 import threading
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from rodrunner.sandbox.catalog import GOOD, INTERMEDIATE, RESOURCE, STALE, now_ts, split_path
@@ -170,7 +171,8 @@ def _open(ctx: Context, req: Request, *, create_api: bool) -> Reply:
                 truncate = bool(flags & O_TRUNC)
                 db.execute(
                     "UPDATE data SET data_is_dirty = ?, data_checksum = '', modify_ts = ?,"
-                    " data_size = CASE WHEN ? THEN 0 ELSE data_size END WHERE data_id = ?",
+                    " data_size = CASE WHEN ? THEN 0 ELSE data_size END WHERE data_id = ?"
+                    " AND data_repl_num = 0",
                     (INTERMEDIATE, ts, truncate, data_id),
                 )
     os_fd = ctx.vault.open(data_id, write=write, truncate=truncate)
@@ -280,11 +282,16 @@ def _finalize(ctx: Context, desc: Descriptor, options: dict[str, str]) -> None:
 
 
 def _set_status(ctx: Context, data_id: int, status: int, size: int, checksum: str) -> None:
+    """Replica 0 was written: its new state; every other replica is now stale (as in iRODS)."""
     with ctx.catalog.tx() as db:
         db.execute(
             "UPDATE data SET data_is_dirty = ?, data_size = ?, data_checksum = ?, modify_ts = ?"
-            " WHERE data_id = ?",
+            " WHERE data_id = ? AND data_repl_num = 0",
             (status, size, checksum, now_ts(), data_id),
+        )
+        db.execute(
+            "UPDATE data SET data_is_dirty = ? WHERE data_id = ? AND data_repl_num <> 0",
+            (STALE, data_id),
         )
 
 
@@ -387,9 +394,14 @@ def abandon_descriptors(ctx: Context) -> None:
 
 def _delete_data(ctx: Context, data_id: int) -> None:
     with ctx.catalog.tx() as db:
+        others = db.execute(  # replicas on other resources (replicas.py)
+            "SELECT data_path FROM data WHERE data_id = ? AND resc_name <> ?", (data_id, RESOURCE)
+        ).fetchall()
         db.execute("DELETE FROM data WHERE data_id = ?", (data_id,))
         db.execute("DELETE FROM objt_meta WHERE object_id = ?", (data_id,))
     ctx.vault.remove(data_id)
+    for row in others:
+        Path(row["data_path"]).unlink(missing_ok=True)
 
 
 def _move_data(ctx: Context, data_id: int, dst: str) -> None:
@@ -453,36 +465,3 @@ def data_obj_rename(ctx: Context, req: Request) -> Reply:
         else:
             raise SandboxError(codes.OBJ_PATH_DOES_NOT_EXIST, f"no data object {src}")
     return Reply()
-
-
-@api(629)
-def data_obj_chksum(ctx: Context, req: Request) -> Reply:
-    """DATA_OBJ_CHKSUM_AN: report, compute (``forceChksum``) or verify a checksum."""
-    node = req.node
-    path = logical_path(ctx, node.str("objPath"))
-    options = node.kvp()
-    row = ctx.catalog.data_by_path(path)
-    if row is None:
-        raise SandboxError(codes.OBJ_PATH_DOES_NOT_EXIST, f"no data object {path}")
-    data_id, stored = int(row["data_id"]), str(row["data_checksum"] or "")
-    if "verifyChksum" in options:
-        if not stored:
-            report = '[{"message":"WARNING: No checksum available for replica [0].",'
-            report += '"replica_number":0,"severity":"warning"}]'
-            return Reply(
-                int_info=codes.CHECK_VERIFICATION_RESULTS,
-                msg=pack("STR_PI", [("myStr", report)]),
-            )
-        actual = ctx.vault.checksum(data_id, scheme_of(stored, ctx.vault.hash_scheme))
-        if actual != stored:
-            raise SandboxError(
-                codes.USER_CHKSUM_MISMATCH,
-                f"{path}: stored checksum {stored}, the data has {actual}",
-            )
-        return Reply()
-    if stored and "forceChksum" not in options:
-        return Reply(msg=pack("STR_PI", [("myStr", stored)]))
-    checksum = ctx.vault.checksum(data_id)
-    with ctx.catalog.tx() as db:
-        db.execute("UPDATE data SET data_checksum = ? WHERE data_id = ?", (checksum, data_id))
-    return Reply(msg=pack("STR_PI", [("myStr", checksum)]))

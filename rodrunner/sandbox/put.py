@@ -150,7 +150,7 @@ def _overwrite(
             )
         db.execute(
             "UPDATE data SET data_is_dirty = ?, data_checksum = '', data_size = 0,"
-            " modify_ts = ? WHERE data_id = ?",
+            " modify_ts = ? WHERE data_id = ? AND data_repl_num = 0",
             (INTERMEDIATE, now_ts(), data_id),
         )
         replica = OpenReplica(uuid.uuid4().hex, data_id, path)

@@ -141,6 +141,7 @@ class Settings:
     user: str = "rods"
     password: str = "rods"  # noqa: S105  (the documented sandbox default)
     hash: str = "sha256"
+    resources: tuple[str, ...] = ()  # resources besides demoResc, each with its own vault
     tls_cert: Path | None = None
     tls_key: Path | None = None
 
@@ -307,6 +308,9 @@ class Server:
             password=settings.password,
         )
         self.vault = Vault(settings.root / "vault", hash_scheme=settings.hash)
+        for name in settings.resources:
+            if not self.catalog.query("SELECT 1 FROM resources WHERE resc_name = ?", (name,)):
+                self.catalog.add_resource(name, str(settings.root / "resources" / name))
         self.faults = Faults()
         self.faults._close_all = self.close_connections
         self.open_replicas: dict[str, Any] = {}

@@ -15,9 +15,21 @@ from rodrunner.cli import main
 
 
 def test_sandbox_prints_its_line_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
-    """The command prints one 'listening' line with the real port, serves, exits 0 on SIGTERM."""
+    """The command prints one 'listening' line with the real port, serves (with the resources
+    asked for), exits 0 on SIGTERM."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rodrunner", "sandbox", "--port", "0", "--root", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "rodrunner",
+            "sandbox",
+            "--port",
+            "0",
+            "--root",
+            str(tmp_path),
+            "--resource",
+            "secondResc",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -36,6 +48,8 @@ def test_sandbox_prints_its_line_serves_and_stops_on_sigterm(tmp_path: Path) -> 
         )
         try:
             assert session.collections.get("/tempZone/home/rods").name == "rods"
+            second = session.resources.get("secondResc")
+            assert second.vault_path == str(tmp_path / "resources" / "secondResc")
         finally:
             session.cleanup()
         proc.send_signal(signal.SIGTERM)

@@ -13,7 +13,8 @@ import pytest
 from irods import client_configuration as prc_config
 from irods import exception as ex
 from irods import keywords as kw
-from irods.message import FileOpenRequest, StringStringMap, iRODSMessage
+from irods.manager.data_object_manager import Server_Checksum_Warning
+from irods.message import FileOpenRequest, RErrorStack, StringStringMap, iRODSMessage
 from irods.models import DataObject
 from irods.session import iRODSSession
 
@@ -82,7 +83,7 @@ def test_md5_sandbox_stores_md5_hex(tmp_path: Path) -> None:
 def test_chksum_api_computes_and_verify_detects_a_corrupted_replica(
     irods_session: iRODSSession, irods_sandbox: SandboxInfo, tmp_path: Path
 ) -> None:
-    """DATA_OBJ_CHKSUM computes sha2; verify on altered bytes raises USER_CHKSUM_MISMATCH."""
+    """DATA_OBJ_CHKSUM computes sha2; verify on altered bytes answers CHECK_VERIFICATION_RESULTS."""
     data = write_random(tmp_path / "f", 4096)
     irods_session.data_objects.put(str(tmp_path / "f"), f"{HOME}/f")
     assert irods_session.data_objects.get(f"{HOME}/f").checksum is None
@@ -90,8 +91,11 @@ def test_chksum_api_computes_and_verify_detects_a_corrupted_replica(
     assert irods_session.data_objects.chksum(f"{HOME}/f", **{kw.VERIFY_CHKSUM_KW: ""}) == ""
     vault_file = Path(irods_session.data_objects.get(f"{HOME}/f").replicas[0].path)
     vault_file.write_bytes(bytes([data[0] ^ 0xFF]) + data[1:])  # "x" + ... was equal 1 in 256
-    with pytest.raises(ex.USER_CHKSUM_MISMATCH):
-        irods_session.data_objects.chksum(f"{HOME}/f", **{kw.VERIFY_CHKSUM_KW: ""})
+    with pytest.raises(Server_Checksum_Warning) as caught:
+        irods_session.data_objects.chksum(
+            f"{HOME}/f", r_error=RErrorStack(), **{kw.VERIFY_CHKSUM_KW: ""}
+        )
+    assert [r["error_code"] for r in caught.value.response] == [-314000]
 
 
 def test_put_with_a_wrong_client_checksum_is_refused(

@@ -8,9 +8,9 @@ with unittest's loader from the installed package. Nothing of the suite is copie
 
 What is left out, and why (the sandbox serves what an ingest and its tests need):
 
-- resources: ``resources.create``/``remove``, resource hierarchies, replication, ``trim``,
-  ``replica_truncate`` (admin ``add resource``, APIs 802, 634...): the sandbox has one
-  resource, ``demoResc``;
+- resources: ``resources.remove``, resource hierarchies, ``trim``, ``replica_truncate`` (APIs
+  802, 634...); the sandbox makes unixfilesystem resources and replicates (test_replicas.py
+  covers that), but these cases also remove resources and put vaults under a shared ``/tmp``;
 - group membership, quotas, group admins creating groups (``add group``/``modify group``,
   ``set-quota``): groups are only users of type ``rodsgroup``, every user is in ``public``;
 - remote zones (zone_test, ``user#otherZone`` homes): one local zone only;
