@@ -5,8 +5,10 @@ Sessions come from ``IRODSConfig``: host/port/zone/user/password; or an iCommand
 ``irods.password``, else the ``.irodsA`` named by the environment, by
 ``$IRODS_AUTHENTICATION_FILE``, next to the environment file, or in ``~/.irods``); or
 ``irods.sandbox``, a directory where an in-process iRODS sandbox is started for the client's
-lifetime. Every call runs inside :func:`rodrunner.irods.errors.translate_errors`; per-file
-operations are retried on transient errors with :mod:`rodrunner.irods.retry`.
+lifetime. Every GenQuery keeps one connection for all its pages (a statement belongs to the
+server agent that opened it). Every call runs inside
+:func:`rodrunner.irods.errors.translate_errors`; per-file operations are retried on transient
+errors with :mod:`rodrunner.irods.retry`.
 
 Upload fast path (see DESIGN.md "Where ingest time goes"): one listing of the existing
 collections and one of the existing data objects (a GenQuery each, paged), each missing
@@ -45,13 +47,17 @@ from irods.data_object import iRODSDataObjectFileRaw
 from irods.message import (
     CollectionRequest,
     FileOpenRequest,
+    GenQueryResponse,
     OpenedDataObjRequest,
     StringStringMap,
+    empty_gen_query_out,
     iRODSMessage,
 )
 from irods.meta import AVUOperation, iRODSMeta
 from irods.models import Collection, CollectionMeta, DataObject, DataObjectMeta, User
 from irods.password_obfuscation import decode as decode_irodsA
+from irods.query import Query
+from irods.results import ResultSet
 from irods.session import iRODSSession
 
 from rodrunner.config import IRODSConfig
@@ -80,6 +86,7 @@ O_WRONLY, O_CREAT, O_TRUNC, O_RDONLY = 1, 64, 512, 0
 PUT_OPR = 1
 GOOD_REPLICA = "1"
 ALREADY_EXISTS = "CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME"
+GEN_QUERY_AN = api_number["GEN_QUERY_AN"]
 
 Progress = Callable[[str, int], None]
 
@@ -194,13 +201,82 @@ def _in_subtree(name: str, path: str) -> bool:
     return name == path or name.startswith(path + "/")
 
 
-class _Session(iRODSSession):  # type: ignore[misc]
-    """A python-irodsclient session whose pool closes the socket of a connection it destroys.
+def _query_page(conn: Any, query: Query) -> ResultSet:
+    """One GEN_QUERY round trip of ``query`` on ``conn`` (no rows: an empty result set)."""
+    message = iRODSMessage("RODS_API_REQ", msg=query._message(), int_info=GEN_QUERY_AN)
+    conn.send(message)
+    try:
+        return ResultSet(conn.recv().get_main_message(GenQueryResponse))
+    except irods_exc.CAT_NO_ROWS_FOUND:
+        return ResultSet(empty_gen_query_out(list(query.columns.keys())))
 
-    python-irodsclient destroys a connection after a network error but leaves its socket open
-    until the garbage collector finds it (and then fails to say goodbye on it); here the socket
-    is closed as soon as the connection is destroyed.
+
+def _close_statement(conn: Any, query: Query, continue_index: int) -> None:
+    """Close statement ``continue_index`` on the connection that holds it (maxRows 0)."""
+    if continue_index > 0 and getattr(conn, "socket", None) is not None:
+        with contextlib.suppress(irods_exc.iRODSException):  # a dead line took it along
+            _query_page(conn, query.continue_index(continue_index).limit(0))
+
+
+class _OneConnectionQuery(Query):  # type: ignore[misc]
+    """A GenQuery whose pages, and the close of a statement it abandons, all go over one
+    connection held for the whole query.
+
+    A statement (``continueInx``) belongs to the server agent of the connection that opened
+    it: python-irodsclient's own ``get_batches``/``all`` take a connection from the pool for
+    each page, and a session whose pool grew (threads sharing it) sends a continuation to an
+    agent that does not hold it; a real server's agent dies there (iRODS 4.3.5 and 5.0.2,
+    segmentation fault in the catalog plugin) and a close sent there leaves the statement open.
     """
+
+    def _clone(self) -> _OneConnectionQuery:
+        new_q = super()._clone()
+        new_q.__class__ = _OneConnectionQuery
+        return new_q  # type: ignore[no-any-return]
+
+    def get_batches(self) -> Iterator[ResultSet]:
+        with self.sess.pool.get_connection() as conn:
+            result = _query_page(conn, self)
+            try:
+                yield result
+                while result.continue_index > 0:
+                    result = _query_page(conn, self.continue_index(result.continue_index))
+                    yield result
+            except GeneratorExit:
+                _close_statement(conn, self, result.continue_index)
+                raise
+
+    def all(self) -> ResultSet:
+        with self.sess.pool.get_connection() as conn:
+            result = _query_page(conn, self)
+            _close_statement(conn, self, result.continue_index)
+            return result
+
+    def one(self) -> Any:
+        results = self.all()
+        if not len(results):
+            raise irods_exc.NoResultFound()
+        if len(results) > 1:
+            raise irods_exc.MultipleResultsFound()
+        return results[0]
+
+    def first(self) -> Any:
+        results = self.limit(1).all()
+        return results[0] if len(results) else None
+
+
+class _Session(iRODSSession):  # type: ignore[misc]
+    """A python-irodsclient session whose queries stay on one connection, and whose pool
+    closes the socket of a connection it destroys.
+
+    Queries: see :class:`_OneConnectionQuery`. Sockets: python-irodsclient destroys a
+    connection after a network error but leaves its socket open until the garbage collector
+    finds it (and then fails to say goodbye on it); here the socket is closed as soon as the
+    connection is destroyed.
+    """
+
+    def query(self, *args: Any, **kwargs: Any) -> _OneConnectionQuery:
+        return _OneConnectionQuery(self, *args, **kwargs)
 
     def configure(self, **kwargs: Any) -> Any:
         account = super().configure(**kwargs)
