@@ -121,6 +121,12 @@ class RemoteObject:
     size: int
     checksum: str | None
     good: bool = True
+    md5: str | None = None  # MD5 hex, when the catalog holds an MD5 (an MD5 zone)
+
+    @property
+    def has_checksum(self) -> bool:
+        """Whether the catalog holds a SHA-256 or MD5 checksum (agreed by the good replicas)."""
+        return self.checksum is not None or self.md5 is not None
 
 
 @dataclass
@@ -165,6 +171,16 @@ def sha256_hex_from_irods(checksum: str | None) -> str | None:
         return base64.b64decode(checksum[5:], validate=True).hex()
     except (binascii.Error, ValueError):
         return None
+
+
+def md5_hex_from_irods(checksum: str | None) -> str | None:
+    """A bare 32-digit MD5 hex (how iRODS stores MD5, optionally ``md5:``-prefixed); else None."""
+    if not checksum:
+        return None
+    value = checksum[4:] if checksum.startswith("md5:") else checksum
+    if len(value) == 32 and all(c in "0123456789abcdef" for c in value.lower()):
+        return value.lower()
+    return None
 
 
 def check_irods_path(path: str) -> str:
@@ -563,10 +579,12 @@ class iRODSClient:
                 out[rel] = RemoteObject(size=replicas[0][0], checksum=None, good=False)
                 continue
             sizes = {r[0] for r in good}
-            sums = {sha256_hex_from_irods(r[1]) for r in good}
+            sums = {r[1] for r in good}
+            agreed = sums.pop() if len(sums) == 1 else None
             out[rel] = RemoteObject(
                 size=good[0][0] if len(sizes) == 1 else -1,
-                checksum=sums.pop() if len(sums) == 1 else None,
+                checksum=sha256_hex_from_irods(agreed),
+                md5=md5_hex_from_irods(agreed),
             )
         return out
 

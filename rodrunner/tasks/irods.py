@@ -88,6 +88,46 @@ def already_ingested(stored: StoredRun, sizes: Mapping[str, int]) -> bool:
     return compare_sizes(stored.manifest, sizes).same
 
 
+def catalog_problems(manifest: Manifest, remote: Mapping[str, RemoteObject]) -> tuple[str, ...]:
+    """Pure: one line per manifest entry the catalog does not hold as recorded.
+
+    Missing, without a good replica, another size, no checksum, or a SHA-256 checksum other
+    than the manifest's (a checksum of another scheme is only required to be there).
+    """
+    problems: list[str] = []
+    for entry in manifest.entries:
+        obj = remote.get(entry.path)
+        if obj is None:
+            problems.append(f"{entry.path}: missing in iRODS")
+        elif not obj.good:
+            problems.append(f"{entry.path}: no good replica in iRODS")
+        elif obj.size != entry.size:
+            problems.append(f"{entry.path}: size {obj.size} in iRODS, {entry.size} in the manifest")
+        elif not obj.has_checksum:
+            problems.append(f"{entry.path}: no checksum in iRODS")
+        elif obj.checksum is not None and obj.checksum != entry.sha256:
+            problems.append(f"{entry.path}: SHA-256 in iRODS differs from the manifest")
+    return tuple(problems)
+
+
+@task(name="check-catalog", task_run_name="check-catalog-{collection}", **_TASK_OPTIONS)
+def check_catalog(
+    client: iRODSClient, collection: str, manifest: Manifest | None
+) -> tuple[str, ...]:
+    """The manifest entries the catalog does not hold as recorded (one listing query)."""
+    if manifest is None:
+        return ("no readable manifest",)
+    problems = catalog_problems(manifest, client.list_objects(collection))
+    if problems:
+        log.warning(
+            "ingest.catalog_differs",
+            collection=collection,
+            objects=len(problems),
+            first=list(problems[:5]),
+        )
+    return problems
+
+
 @task(name="read-ingest-state", task_run_name="read-ingest-state-{collection}", **_TASK_OPTIONS)
 def read_ingest_state(client: iRODSClient, collection: str) -> StoredRun:
     """Status AVUs and manifest of ``collection`` (one metadata query, one small read)."""
