@@ -152,8 +152,14 @@ def _ingest(
             sent,
         )
     try:
-        verification = verify_run(client, plan.collection, sizes, report.checksums)
-        manifest = build_manifest(plan.run_id, sizes, report.checksums)
+        verification = verify_run(client, plan.collection, sizes, report.checksums, report.md5s)
+        manifest = build_manifest(
+            plan.run_id,
+            sizes,
+            report.checksums,
+            md5s=report.md5s,
+            irods_checksum=client.hash_scheme,
+        )
         write_manifest(client, plan.collection, manifest)
         tag_run(client, plan, manifest)
     except RodrunnerError as exc:
