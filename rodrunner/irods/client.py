@@ -171,7 +171,7 @@ class UploadReport:
 
 
 HashScheme = Literal["sha256", "md5"]
-KNOWN_SERVER_MAJORS = (4, 5)  # iRODS 4.3.x and 5.0.x are supported (README "iRODS servers")
+SUPPORTED_SERVERS = ((4, 3), (5, 0))  # iRODS 4.3.x and 5.0.x (README "iRODS servers")
 
 
 @dataclass(frozen=True)
@@ -556,7 +556,8 @@ class iRODSClient:
     @property
     def server_version(self) -> tuple[int, ...]:
         """The server's release, e.g. ``(5, 0, 2)``; logged once (``irods.server_version``),
-        a warning when its major version is not one rodrunner supports."""
+        a warning when it is not a 4.3.x or 5.0.x release (the ones rodrunner is checked
+        against)."""
         with self._probe_lock:
             if self._server_version is None:
 
@@ -567,7 +568,7 @@ class iRODSClient:
                 version = call_with_retries(ask, operation="connect")
                 self._server_version = version
                 text = ".".join(map(str, version))
-                if version[:1] and version[0] in KNOWN_SERVER_MAJORS:
+                if version[:2] in SUPPORTED_SERVERS:
                     log.info("irods.server_version", version=text)
                 else:
                     log.warning(
