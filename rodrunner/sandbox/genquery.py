@@ -10,7 +10,8 @@ Every literal from the client travels as an SQL parameter; only identifiers from
 I/O part: :class:`GenQueryEngine` runs a query on an ``sqlite3`` connection; the open
 statements (``continueInx``) live in a :class:`Statements` table of the connection, as in a real
 agent: 50 slots, ``continueInx`` = slot + 1, the lowest free slot taken first, a slot freed by
-the last page or a close (``maxRows`` 0). Closing a statement the agent does not hold is a
+a page with fewer than ``maxRows`` rows, a continuation that finds none (CAT_NO_ROWS_FOUND)
+or a close (``maxRows`` 0). Closing a statement the agent does not hold is a
 no-op (status 0); *continuing* one kills a real agent (a NULL statement read in the catalog
 plugin: no reply, the socket closes, traces rodrunner/10-11), and the handler does the same.
 
@@ -674,16 +675,17 @@ class GenQueryEngine:
             )
         try:
             raw = db.execute(
-                f"{sql.sql} LIMIT ? OFFSET ?", (*sql.params, query.max_rows + 1, offset)
+                f"{sql.sql} LIMIT ? OFFSET ?", (*sql.params, query.max_rows, offset)
             ).fetchall()
         except sqlite3.Error as exc:  # a value the catalog cannot compare, e.g. a bad pattern
             if slot > 0:
                 statements.close(slot)
             raise SandboxError(CAT_INVALID_ARGUMENT, f"GenQuery failed: {exc}") from exc
-        more = len(raw) > query.max_rows
+        # Like the server, a full page keeps the statement open (it cannot know whether more
+        # rows follow); the continuation that finds none frees it with CAT_NO_ROWS_FOUND.
+        more = len(raw) == query.max_rows
         rows = [
-            [format_value(inx, v) for inx, v in zip(sql.columns, row, strict=True)]
-            for row in raw[: query.max_rows]
+            [format_value(inx, v) for inx, v in zip(sql.columns, row, strict=True)] for row in raw
         ]
         continue_index = 0
         if more and not query.options & AUTO_CLOSE:

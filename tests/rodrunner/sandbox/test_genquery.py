@@ -413,3 +413,22 @@ def test_continuation_over_more_than_500_rows(session: iRODSSession) -> None:
     assert len(rows) == 620
     assert len(set(rows)) == 620
     assert rows == sorted(rows)
+
+
+def test_full_last_page_keeps_the_statement_until_a_continuation_finds_none(
+    tmp_path: Path,
+) -> None:
+    """A page with maxRows rows keeps the statement open even when nothing follows (the
+    server cannot know); the next continuation is CAT_NO_ROWS_FOUND and frees the slot."""
+    catalog = Catalog(tmp_path / "c.sqlite", zone="tempZone", admin="rods", password="rods")
+    engine = GenQueryEngine()
+    statements = Statements()
+    with catalog.tx() as db:
+        total = db.execute("SELECT count(*) FROM colls").fetchone()[0]
+        first = engine.run(db, GenQuery(select=((501, 1),), max_rows=total), statements)
+        assert parse(first.body).int("rowCnt") == total
+        assert parse(first.body).int("continueInx") == 1
+        after = GenQuery(select=((501, 1),), max_rows=total, continue_index=1)
+        assert engine.run(db, after, statements).status == -808000
+        assert len(statements) == 0
+    catalog.close()
