@@ -40,6 +40,8 @@ class IRODSConfig(_Section):
     transfer_threads: int = Field(4, ge=1, le=64)
     connection_timeout: float = Field(120.0, gt=0)
     avu_prefix: str = ""
+    hash_scheme: Literal["auto", "sha256", "md5"] = "auto"
+    sandbox_hash_scheme: Literal["sha256", "md5"] = "sha256"
 
     @field_validator("collection_template")
     @classmethod

@@ -3,6 +3,11 @@
 Pure: the manifest is built from values the upload already computed (it never reads files),
 serialised deterministically (same files → same bytes → same ``sha256``), parsed back with
 checks, and compared. Stored in the run collection as ``rodrunner.manifest.json``.
+
+SHA-256 is always recorded. ``irods_checksum`` names the scheme the zone stored the objects'
+checksums in (``sha256`` or ``md5``, its default_hash_scheme); in an MD5 zone each entry also
+carries the ``md5`` that was compared with the server's. Both keys are written only when set,
+so manifests from before they existed keep their bytes.
 """
 
 from __future__ import annotations
@@ -34,11 +39,13 @@ __all__ = [
 
 @dataclass(frozen=True, order=True)
 class ManifestEntry:
-    """One file: path relative to the run folder (``/``-separated), size, sha256 hex."""
+    """One file: path relative to the run folder (``/``-separated), size, sha256 hex (and
+    md5 hex in an MD5 zone)."""
 
     path: str
     size: int
     sha256: str
+    md5: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Manifest:
 
     run_id: str
     entries: tuple[ManifestEntry, ...]
+    irods_checksum: str | None = None  # the zone's scheme: "sha256" or "md5"
 
     @property
     def files(self) -> int:
@@ -60,11 +68,15 @@ class Manifest:
 
     def to_bytes(self) -> bytes:
         """Canonical JSON: sorted keys, no whitespace, UTF-8, one final newline."""
-        doc = {
-            "format": FORMAT,
-            "run_id": self.run_id,
-            "files": [{"path": e.path, "size": e.size, "sha256": e.sha256} for e in self.entries],
-        }
+        files: list[dict[str, Any]] = []
+        for e in self.entries:
+            item: dict[str, Any] = {"path": e.path, "size": e.size, "sha256": e.sha256}
+            if e.md5 is not None:
+                item["md5"] = e.md5
+            files.append(item)
+        doc: dict[str, Any] = {"format": FORMAT, "run_id": self.run_id, "files": files}
+        if self.irods_checksum is not None:
+            doc["irods_checksum"] = self.irods_checksum
         text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return text.encode("utf-8") + b"\n"
 
@@ -89,8 +101,24 @@ def _check_sha256(path: str, value: str) -> str:
     return value
 
 
-def build_manifest(run_id: str, sizes: Mapping[str, int], checksums: Mapping[str, str]) -> Manifest:
-    """A manifest of the files in ``sizes`` with their ``checksums`` (both keyed by path).
+def _check_md5(path: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 32 or not set(value.lower()) <= _HEX:
+        raise ManifestError(f"manifest entry {path!r} has md5 {value!r}, not 32 hex digits")
+    return value.lower()
+
+
+def build_manifest(
+    run_id: str,
+    sizes: Mapping[str, int],
+    checksums: Mapping[str, str],
+    *,
+    md5s: Mapping[str, str] | None = None,
+    irods_checksum: str | None = None,
+) -> Manifest:
+    """A manifest of the files in ``sizes`` with their ``checksums`` (both keyed by path),
+    their ``md5s`` where given, and the zone's checksum scheme ``irods_checksum``.
 
     Raises ManifestError when a file has no checksum, PathError for a path that climbs out.
     """
@@ -101,8 +129,13 @@ def build_manifest(run_id: str, sizes: Mapping[str, int], checksums: Mapping[str
     entries = []
     for path in sorted(sizes):
         check_relative_path(path)
-        entries.append(ManifestEntry(path, int(sizes[path]), _check_sha256(path, checksums[path])))
-    return Manifest(run_id=run_id, entries=tuple(entries))
+        md5 = _check_md5(path, (md5s or {}).get(path))
+        entries.append(
+            ManifestEntry(path, int(sizes[path]), _check_sha256(path, checksums[path]), md5)
+        )
+    if irods_checksum not in (None, "sha256", "md5"):
+        raise ManifestError(f"irods_checksum {irods_checksum!r} is not sha256 or md5")
+    return Manifest(run_id=run_id, entries=tuple(entries), irods_checksum=irods_checksum)
 
 
 def parse_manifest(data: bytes) -> Manifest:
@@ -129,8 +162,12 @@ def parse_manifest(data: bytes) -> Manifest:
             check_relative_path(path)
         except PathError as exc:
             raise ManifestError(f"manifest entry: {exc}") from None
-        entries.append(ManifestEntry(path, size, _check_sha256(path, sha)))
-    return Manifest(run_id=run_id, entries=tuple(sorted(entries)))
+        md5 = _check_md5(path, item.get("md5"))
+        entries.append(ManifestEntry(path, size, _check_sha256(path, sha), md5))
+    scheme = doc.get("irods_checksum")
+    if scheme not in (None, "sha256", "md5"):
+        raise ManifestError(f"manifest irods_checksum {scheme!r} is not sha256 or md5")
+    return Manifest(run_id=run_id, entries=tuple(sorted(entries)), irods_checksum=scheme)
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ class Sandbox:
             tls_cert=Path(tls_cert) if tls_cert is not None else None,
             tls_key=Path(tls_key) if tls_key is not None else None,
         )
+        self.hash = hash
         self._server = server.Server(settings, host=host, port=port)
         self.info = SandboxInfo(
             host=self._server.host,
@@ -159,6 +160,7 @@ def shared_sandbox(
     zone: str = "tempZone",
     user: str = "rods",
     password: str = "rods",  # noqa: S107  (the documented sandbox default)
+    hash: str = "sha256",
 ) -> Iterator[SandboxInfo]:
     """The one in-process sandbox serving ``root``, shared by every caller in this process.
 
@@ -170,10 +172,17 @@ def shared_sandbox(
     with _shared_lock:
         entry = _shared.get(key)
         if entry is None:
-            sandbox = Sandbox(key, zone=zone, user=user, password=password)
+            sandbox = Sandbox(key, zone=zone, user=user, password=password, hash=hash)
             sandbox.start()
         else:
             sandbox = entry[0]
+            if sandbox.hash != hash:
+                raise ConfigError(
+                    f"the sandbox in '{key}' already runs with checksum scheme "
+                    f"{sandbox.hash} in this process, not {hash}; give every configuration of "
+                    "one process the same irods.sandbox_hash_scheme, or another irods.sandbox",
+                    key="irods.sandbox_hash_scheme",
+                )
             if (sandbox.info.zone, sandbox.info.user) != (zone, user):
                 raise ConfigError(
                     f"the sandbox in '{key}' already runs for {sandbox.info.user}#"

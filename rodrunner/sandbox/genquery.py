@@ -7,10 +7,13 @@ does (column-major, 50 ``SqlResult_PI`` slots, ``reslen`` = longest value + 1, a
 Every literal from the client travels as an SQL parameter; only identifiers from the fixed
 :data:`COLUMNS` table are written into the SQL text.
 
-I/O part: :class:`GenQueryEngine` runs a query on an ``sqlite3`` connection and keeps the
-continuation cursors (``continueInx``). Cursors are shared by all connections of one server,
-because python-irodsclient may close a query on another pooled connection than the one that
-opened it (see the traces).
+I/O part: :class:`GenQueryEngine` runs a query on an ``sqlite3`` connection; the open
+statements (``continueInx``) live in a :class:`Statements` table of the connection, as in a real
+agent: 50 slots, ``continueInx`` = slot + 1, the lowest free slot taken first, a slot freed by
+a page with fewer than ``maxRows`` rows, a continuation that finds none (CAT_NO_ROWS_FOUND)
+or a close (``maxRows`` 0). Closing a statement the agent does not hold is a
+no-op (status 0); *continuing* one kills a real agent (a NULL statement read in the catalog
+plugin: no reply, the socket closes, traces rodrunner/10-11), and the handler does the same.
 
 Semantics reproduced from the server: DISTINCT unless ``NO_DISTINCT``; rows ordered by the
 ``ORDER_BY``/``ORDER_BY_DESC`` columns first, then by every selected column in order;
@@ -21,20 +24,24 @@ Not reproduced: ACL filtering (the sandbox has no ACLs; every user sees everythi
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import structlog
+
 from rodrunner.sandbox.protocol import Node, SandboxError, escape
-from rodrunner.sandbox.server import Context, Reply, Request, Server, api
+from rodrunner.sandbox.server import Context, Disconnect, Reply, Request, Server, api
+
+log = structlog.get_logger()
 
 CAT_NO_ROWS_FOUND = -808000
 CAT_UNKNOWN_TABLE = -823000
 CAT_INVALID_ARGUMENT = -816000
+CAT_STATEMENT_TABLE_FULL = -860000
+MAX_NUM_OF_CONCURRENT_STMTS = 50
 INPUT_ARG_NOT_WELL_FORMED_ERR = CAT_INVALID_ARGUMENT
 
 MAX_SQL_ATTR = 50
@@ -592,6 +599,40 @@ class _Cursor:
     next_offset: int
 
 
+class StatementLost(Exception):
+    """A continuation (``maxRows`` > 0) names a statement this connection does not hold."""
+
+
+class Statements:
+    """One connection's (agent's) open GenQuery statements: slot ``continueInx - 1``."""
+
+    def __init__(self) -> None:
+        self._slots: dict[int, _Cursor] = {}
+
+    def open(self, cursor: _Cursor) -> int:
+        """Keep ``cursor`` in the lowest free slot; its ``continueInx``."""
+        for slot in range(MAX_NUM_OF_CONCURRENT_STMTS):
+            if slot not in self._slots:
+                self._slots[slot] = cursor
+                return slot + 1
+        raise SandboxError(
+            CAT_STATEMENT_TABLE_FULL,
+            f"{MAX_NUM_OF_CONCURRENT_STMTS} GenQuery statements are open on this connection; "
+            "close them (maxRows 0) or read them to the end",
+        )
+
+    def get(self, inx: int) -> _Cursor | None:
+        """The statement of ``continueInx`` ``inx`` (None if not held)."""
+        return self._slots.get(inx - 1)
+
+    def close(self, inx: int) -> None:
+        """Free the slot of ``continueInx`` ``inx`` (nothing if it is free)."""
+        self._slots.pop(inx - 1, None)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+
 @dataclass(frozen=True)
 class GenQueryResult:
     """What to send back: the status for ``intInfo`` and the ``GenQueryOut_PI`` body."""
@@ -601,36 +642,27 @@ class GenQueryResult:
 
 
 class GenQueryEngine:
-    """Runs GenQueries on the catalog and keeps continuation cursors for all connections."""
-
-    MAX_CURSORS = 256
+    """Runs GenQueries on the catalog; statements are kept per connection (``Statements``)."""
 
     def __init__(self, site: Site | None = None) -> None:
         self.site = site or Site()
-        self._cursors: OrderedDict[int, _Cursor] = OrderedDict()
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
-    def _store(self, cursor: _Cursor) -> int:
-        with self._lock:
-            inx = next(self._ids)
-            self._cursors[inx] = cursor
-            while len(self._cursors) > self.MAX_CURSORS:
-                self._cursors.popitem(last=False)
-            return inx
+    def run(
+        self, db: sqlite3.Connection, query: GenQuery, statements: Statements
+    ) -> GenQueryResult:
+        """Answer one ``GenQueryInp_PI`` (first page, next page or close).
 
-    def _take(self, inx: int) -> _Cursor | None:
-        with self._lock:
-            return self._cursors.pop(inx, None)
-
-    def run(self, db: sqlite3.Connection, query: GenQuery) -> GenQueryResult:
-        """Answer one ``GenQueryInp_PI`` (first page, next page or close)."""
-        if query.continue_index > 0:
-            cursor = self._take(query.continue_index)
+        Raises :class:`StatementLost` for a continuation of a statement ``statements`` does
+        not hold (a real agent dies there).
+        """
+        slot = query.continue_index
+        if slot > 0:
             if query.max_rows <= 0:
+                statements.close(slot)
                 return GenQueryResult(0, render_out((), ()))
+            cursor = statements.get(slot)
             if cursor is None:
-                return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
+                raise StatementLost(f"continueInx {slot} is not a statement of this connection")
             sql, offset = cursor.sql, cursor.next_offset
         else:
             if query.max_rows <= 0:
@@ -643,20 +675,31 @@ class GenQueryEngine:
             )
         try:
             raw = db.execute(
-                f"{sql.sql} LIMIT ? OFFSET ?", (*sql.params, query.max_rows + 1, offset)
+                f"{sql.sql} LIMIT ? OFFSET ?", (*sql.params, query.max_rows, offset)
             ).fetchall()
         except sqlite3.Error as exc:  # a value the catalog cannot compare, e.g. a bad pattern
+            if slot > 0:
+                statements.close(slot)
             raise SandboxError(CAT_INVALID_ARGUMENT, f"GenQuery failed: {exc}") from exc
-        more = len(raw) > query.max_rows
+        # Like the server, a full page keeps the statement open (it cannot know whether more
+        # rows follow); the continuation that finds none frees it with CAT_NO_ROWS_FOUND.
+        more = len(raw) == query.max_rows
         rows = [
-            [format_value(inx, v) for inx, v in zip(sql.columns, row, strict=True)]
-            for row in raw[: query.max_rows]
+            [format_value(inx, v) for inx, v in zip(sql.columns, row, strict=True)] for row in raw
         ]
-        if not rows:
-            return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
         continue_index = 0
         if more and not query.options & AUTO_CLOSE:
-            continue_index = self._store(_Cursor(sql, offset + query.max_rows))
+            if slot > 0:
+                cursor = statements.get(slot)
+                assert cursor is not None
+                cursor.next_offset = offset + query.max_rows
+                continue_index = slot
+            else:
+                continue_index = statements.open(_Cursor(sql, offset + query.max_rows))
+        elif slot > 0:
+            statements.close(slot)  # the last page frees the statement
+        if not rows:
+            return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
         return GenQueryResult(
             0,
             render_out(sql.columns, rows, continue_index=continue_index, total_row_count=total),
@@ -702,7 +745,7 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def engine_for(server: Server) -> GenQueryEngine:
-    """The GenQuery engine (and its cursors) of one sandbox server."""
+    """The GenQuery engine of one sandbox server."""
     with _ENGINES_LOCK:
         engine = _ENGINES.get(server)
         if engine is None:
@@ -710,12 +753,25 @@ def engine_for(server: Server) -> GenQueryEngine:
         return engine
 
 
+def statements_of(ctx: Context) -> Statements:
+    """The open GenQuery statements of this connection."""
+    table = ctx.state.get("genquery_statements")
+    if table is None:
+        table = ctx.state["genquery_statements"] = Statements()
+    return table
+
+
 @api(702)
 def gen_query(ctx: Context, req: Request) -> Reply:
-    """GEN_QUERY_AN: one page of a GenQuery1 (or the close of a cursor)."""
+    """GEN_QUERY_AN: one page of a GenQuery1 (or the close of a statement)."""
     query = query_from_node(req.node)
-    with ctx.catalog.tx() as db:
-        result = engine_for(ctx.server).run(db, query)
+    try:
+        with ctx.catalog.tx() as db:
+            result = engine_for(ctx.server).run(db, query, statements_of(ctx))
+    except StatementLost as exc:
+        # A real agent dereferences the missing statement and dies: no reply, socket closed.
+        log.warning("sandbox.agent_died", peer=ctx.peer, reason=str(exc))
+        raise Disconnect(str(exc)) from None
     if result.status < 0:
         raise SandboxError(result.status, msg=result.body)
     return Reply(int_info=result.status, msg=result.body)

@@ -24,7 +24,8 @@ and ``admin.py`` plug in; the package ``__init__`` imports each of them once)::
   RError_PI so the client's exception names it.
 - ``Context`` (one per connection): ``server``, ``catalog``, ``vault``, ``user``, ``zone``,
   ``is_admin``, ``client_signature`` (the key for obfuscated admin passwords),
-  ``descriptors`` (open data objects) and ``state`` (a free dict, e.g. GenQuery cursors).
+  ``descriptors`` (open data objects) and ``state`` (a free dict, e.g. GenQuery statements).
+  A handler that raises ``Disconnect`` ends the connection without a reply (an agent crash).
 
 Before authentication only the auth APIs are served; anything else gets SYS_NO_API_PRIV, as a
 real server answers. An API nobody registered gets SYS_UNMATCHED_API_NUM with an RError_PI
@@ -529,6 +530,8 @@ class Server:
         except SandboxError as exc:
             error = error_body(exc.message, exc.code) if exc.message else b""
             return Reply(int_info=exc.code, msg=exc.msg, error=error)
+        except Disconnect:  # the agent dies without a reply, as a real one does
+            raise
         except Exception as exc:
             log.exception("sandbox.handler_failed", api=req.api, peer=ctx.peer)
             text = f"sandbox internal error in API {req.api}: {type(exc).__name__}"

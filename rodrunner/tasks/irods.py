@@ -88,6 +88,48 @@ def already_ingested(stored: StoredRun, sizes: Mapping[str, int]) -> bool:
     return compare_sizes(stored.manifest, sizes).same
 
 
+def catalog_problems(manifest: Manifest, remote: Mapping[str, RemoteObject]) -> tuple[str, ...]:
+    """Pure: one line per manifest entry the catalog does not hold as recorded.
+
+    Missing, without a good replica, another size, no checksum, or a SHA-256 checksum other
+    than the manifest's; an MD5 is compared where the manifest has one (else only required).
+    """
+    problems: list[str] = []
+    for entry in manifest.entries:
+        obj = remote.get(entry.path)
+        if obj is None:
+            problems.append(f"{entry.path}: missing in iRODS")
+        elif not obj.good:
+            problems.append(f"{entry.path}: no good replica in iRODS")
+        elif obj.size != entry.size:
+            problems.append(f"{entry.path}: size {obj.size} in iRODS, {entry.size} in the manifest")
+        elif not obj.has_checksum:
+            problems.append(f"{entry.path}: no checksum in iRODS")
+        elif obj.checksum is not None and obj.checksum != entry.sha256:
+            problems.append(f"{entry.path}: SHA-256 in iRODS differs from the manifest")
+        elif obj.md5 is not None and entry.md5 is not None and obj.md5 != entry.md5:
+            problems.append(f"{entry.path}: MD5 in iRODS differs from the manifest")
+    return tuple(problems)
+
+
+@task(name="check-catalog", task_run_name="check-catalog-{collection}", **_TASK_OPTIONS)
+def check_catalog(
+    client: iRODSClient, collection: str, manifest: Manifest | None
+) -> tuple[str, ...]:
+    """The manifest entries the catalog does not hold as recorded (one listing query)."""
+    if manifest is None:
+        return ("no readable manifest",)
+    problems = catalog_problems(manifest, client.list_objects(collection))
+    if problems:
+        log.warning(
+            "ingest.catalog_differs",
+            collection=collection,
+            objects=len(problems),
+            first=list(problems[:5]),
+        )
+    return problems
+
+
 @task(name="read-ingest-state", task_run_name="read-ingest-state-{collection}", **_TASK_OPTIONS)
 def read_ingest_state(client: iRODSClient, collection: str) -> StoredRun:
     """Status AVUs and manifest of ``collection`` (one metadata query, one small read)."""
@@ -174,9 +216,13 @@ class Verification:
 
 
 def compare_objects(
-    remote: Mapping[str, RemoteObject], sizes: Mapping[str, int], checksums: Mapping[str, str]
+    remote: Mapping[str, RemoteObject],
+    sizes: Mapping[str, int],
+    checksums: Mapping[str, str],
+    md5s: Mapping[str, str] | None = None,
 ) -> Verification:
-    """Pure: every local file must exist remotely with its size and SHA-256 as checksum."""
+    """Pure: every local file must exist remotely with its size, and with its SHA-256 as
+    checksum (or, in an MD5 zone, its MD5 from ``md5s``)."""
     problems: list[str] = []
     verified = 0
     for rel in sorted(sizes):
@@ -191,14 +237,21 @@ def compare_objects(
             problems.append(f"{rel}: size {obj.size} in iRODS, {sizes[rel]} local")
             continue
         local = checksums.get(rel)
+        local_md5 = (md5s or {}).get(rel)
         if local is None:
             problems.append(f"{rel}: no local sha256")
-        elif not obj.checksum:
-            problems.append(f"{rel}: no server checksum")
-        elif obj.checksum.lower() != local.lower():
-            problems.append(f"{rel}: server sha256 {obj.checksum} != local {local}")
+        elif obj.checksum:
+            if obj.checksum.lower() != local.lower():
+                problems.append(f"{rel}: server sha256 {obj.checksum} != local {local}")
+            else:
+                verified += 1
+        elif obj.md5 and local_md5:
+            if obj.md5 != local_md5.lower():
+                problems.append(f"{rel}: server md5 {obj.md5} != local {local_md5}")
+            else:
+                verified += 1
         else:
-            verified += 1
+            problems.append(f"{rel}: no server checksum" + (" in SHA-256" if obj.md5 else ""))
     return Verification(verified=verified, problems=tuple(problems))
 
 
@@ -208,13 +261,15 @@ def verify_run(
     collection: str,
     sizes: Mapping[str, int],
     checksums: Mapping[str, str],
+    md5s: Mapping[str, str] | None = None,
 ) -> Verification:
-    """Check every object's server checksum against the local SHA-256 (one listing).
+    """Check every object's server checksum against the local SHA-256, or in an MD5 zone
+    the local MD5 from ``md5s`` (one listing).
 
     Raises :class:`IngestVerificationError` naming the first objects that differ.
     """
     remote = client.list_objects(collection)
-    result = compare_objects(remote, sizes, checksums)
+    result = compare_objects(remote, sizes, checksums, md5s)
     if not result.ok:
         shown = "; ".join(result.problems[:5])
         more = f" (and {len(result.problems) - 5} more)" if len(result.problems) > 5 else ""

@@ -1,6 +1,7 @@
 """The ingest flows.
 
-``ingest_run`` ("Ingest Run") is the unit the daemon submits: parse → plan →
+``ingest_run`` ("Ingest Run") is the unit the daemon submits: parse → plan → (a run marked
+complete: its manifest against the catalog, one query; skipped when they agree) →
 ``rodrunner::status=ingesting`` → upload → verify → manifest → run AVUs → status AVUs →
 ``rodrunner::status=complete`` last. ``ingest_sequencer_runs`` and
 ``ingest_all_sequencer_runs`` find complete runs under the sequencer roots and ingest each.
@@ -38,6 +39,7 @@ from rodrunner.profiles import PROFILES, get_profile
 from rodrunner.tasks.filesystem import find_sequencer_runs_task
 from rodrunner.tasks.irods import (
     already_ingested,
+    check_catalog,
     mark_ingesting,
     read_ingest_state,
     tag_run,
@@ -110,7 +112,9 @@ def _ingest(
     total = sum(sizes.values())
     if not force:
         stored = read_ingest_state(client, plan.collection)
-        if already_ingested(stored, sizes):
+        if already_ingested(stored, sizes) and not check_catalog(
+            client, plan.collection, stored.manifest
+        ):
             log.info("ingest.skipped", irods_path=plan.collection, files=len(sizes), bytes=total)
             return {
                 "status": "skipped",
@@ -148,8 +152,14 @@ def _ingest(
             sent,
         )
     try:
-        verification = verify_run(client, plan.collection, sizes, report.checksums)
-        manifest = build_manifest(plan.run_id, sizes, report.checksums)
+        verification = verify_run(client, plan.collection, sizes, report.checksums, report.md5s)
+        manifest = build_manifest(
+            plan.run_id,
+            sizes,
+            report.checksums,
+            md5s=report.md5s,
+            irods_checksum=client.hash_scheme,
+        )
         write_manifest(client, plan.collection, manifest)
         tag_run(client, plan, manifest)
     except RodrunnerError as exc:
