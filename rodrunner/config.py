@@ -132,6 +132,7 @@ class APIConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     token: SecretStr | None = None
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
 
 class AppConfig(BaseSettings):
