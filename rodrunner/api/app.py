@@ -30,6 +30,7 @@ from rodrunner.errors import (
     PathError,
     PermanentIRODSError,
     PrefectUnavailableError,
+    QueryValueError,
     RodrunnerError,
     RunConflictError,
     UnknownWorkflowError,
@@ -41,6 +42,7 @@ log = structlog.get_logger()
 
 STATUS_OF: tuple[tuple[type[RodrunnerError], int], ...] = (
     (PathError, 400),
+    (QueryValueError, 400),
     (UnknownWorkflowError, 404),
     (LedgerUnavailableError, 404),
     (RunConflictError, 409),

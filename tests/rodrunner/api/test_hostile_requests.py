@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -12,7 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rodrunner.api import create_app
-from rodrunner.config import AppConfig
+from rodrunner.config import AppConfig, IRODSConfig
+from rodrunner.irods.client import iRODSClient
 from rodrunner.sandbox import SandboxInfo
 from tests.rodrunner.api.conftest import TOKEN, write_api_config
 from tests.server_process import ServerProcess, free_port
@@ -187,3 +189,54 @@ def test_the_limit_is_api_max_body_bytes(api_config: AppConfig) -> None:
         chunked = client.post("/workflows/run", content=iter([b"x" * 1024] * 4), headers=headers)
         assert chunked.status_code == 413, chunked.text
         assert client.post("/workflows/run", content=small, headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("run_id", "nomatch' || like '%"),
+        ("run_id", "x' || '1'='1"),
+        ("run_id' || like '%", "x"),
+    ],
+)
+def test_search_injection_is_400_not_a_wider_query(
+    api_url: tuple[str, ServerProcess], key: str, value: str
+) -> None:
+    """A key or value that would become a second GenQuery condition: 400 naming it."""
+    url, _ = api_url
+    response = httpx.get(
+        f"{url}/metadata/search",
+        params={"key": key, "value": value},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
+    assert response.status_code == 400, response.text
+    assert "cannot be searched" in response.json()["detail"]
+
+
+def test_search_for_a_value_with_a_quote_finds_exactly_it(
+    api_url: tuple[str, ServerProcess], irods_sandbox_session: SandboxInfo
+) -> None:
+    """A value with a quote in it is searched for as it is and finds only its collection."""
+    url, _ = api_url
+    tag = uuid.uuid4().hex[:8]
+    config = IRODSConfig(
+        host=irods_sandbox_session.host,
+        port=irods_sandbox_session.port,
+        zone=irods_sandbox_session.zone,
+        user=irods_sandbox_session.user,
+        password=irods_sandbox_session.password,
+    )
+    with iRODSClient(config) as client:
+        quoted, other = f"{client.home}/q-{tag}", f"{client.home}/o-{tag}"
+        for path, value in ((quoted, f"O'Brien's run {tag}"), (other, f"OBriens run {tag}")):
+            client.ensure_collection(path)
+            client.set_metadata(path, [("run_id", value)])
+    response = httpx.get(
+        f"{url}/metadata/search",
+        params={"key": "run_id", "value": f"O'Brien's run {tag}"},
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        timeout=60,
+    )
+    assert response.status_code == 200, response.text
+    assert [hit["path"] for hit in response.json()["items"]] == [quoted]
