@@ -33,6 +33,7 @@ from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     server,
 )
 from rodrunner.sandbox.faults import Faults
+from rodrunner.sandbox.limits import Limits
 
 __all__ = ["Faults", "Sandbox", "SandboxInfo", "run_sandbox", "shared_sandbox"]
 
@@ -65,6 +66,7 @@ class Sandbox:
         hash: str = "sha256",
         tls_cert: Path | str | None = None,
         tls_key: Path | str | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if hash not in ("sha256", "md5"):
             raise ValueError(f"sandbox hash must be 'sha256' or 'md5', not {hash!r}")
@@ -78,6 +80,7 @@ class Sandbox:
             hash=hash,
             tls_cert=Path(tls_cert) if tls_cert is not None else None,
             tls_key=Path(tls_key) if tls_key is not None else None,
+            limits=limits if limits is not None else Limits(),
         )
         self._server = server.Server(settings, host=host, port=port)
         self.info = SandboxInfo(
