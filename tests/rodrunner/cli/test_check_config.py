@@ -120,3 +120,16 @@ def test_connect_logs_in_to_the_sandbox(
     config = _write(tmp_path, f"irods:\n  sandbox: {tmp_path / 'irods'}\n")
     assert main(["check-config", "--config", str(config), "--connect"]) == 0
     assert "irods: ok: logged in to the sandbox" in capsys.readouterr().out
+
+
+def test_warns_about_a_readable_file_holding_a_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-config on a world-readable file with a password: a warning on stderr, exit 0."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("irods:\n  password: hunter2\n")
+    cfg.chmod(0o644)
+    assert main(["check-config", "--config", str(cfg)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: configuration file '{cfg}'")
+    assert "chmod 600" in err
