@@ -10,6 +10,7 @@ do by the branch, never by the message::
     │   └── MetadataError            a metadata file is missing, malformed or hostile
     │       └── MetadataFileError    ... naming the file and the problem
     ├── PathError                    a path would climb out of where it must stay (permanent)
+    ├── QueryValueError              a value cannot reach an iRODS query as a literal (permanent)
     ├── IRODSError                   anything iRODS said or failed to say
     │   ├── TransientIRODSError      network, time-outs, SYS_* load errors: retry
     │   └── PermanentIRODSError      never retried
@@ -68,6 +69,11 @@ class MetadataFileError(MetadataError):
 
 class PathError(RodrunnerError):
     """A path would climb out of the place it must stay in."""
+
+
+class QueryValueError(RodrunnerError):
+    """A key, value or path cannot be put into an iRODS query as one literal; the message names
+    it and why (see :mod:`rodrunner.irods.genquery_literal`)."""
 
 
 class IRODSError(RodrunnerError):

@@ -21,7 +21,7 @@ import time
 from collections.abc import Sequence
 from typing import IO
 
-from rodrunner.config import AppConfig, get_config
+from rodrunner.config import AppConfig, get_config, secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunnerd.errors import DaemonError
 from rodrunnerd.ledger import LEDGER_FILE, Ledger, RunRecord
@@ -159,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"rodrunnerd: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    warning = secret_file_warning(config.source)
+    if warning is not None:
+        print(f"rodrunnerd: warning: {warning}", file=sys.stderr)
     try:
         if args.command == "status":
             return _status(config, args.json, out)

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from rodrunner.config import AppConfig, get_config
+from rodrunner.config import AppConfig, get_config, secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.profiles import PROFILES, get_profile, with_indicator
 
@@ -113,6 +113,9 @@ def register(app: typer.Typer) -> None:
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        warning = secret_file_warning(config.source)
+        if warning is not None:
+            typer.echo(f"warning: {warning}", err=True)
         source = f"# from {config.source}" if config.source else "# defaults (no file found)"
         data: dict[str, Any] = config.masked()
         typer.echo(source)

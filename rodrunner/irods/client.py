@@ -73,6 +73,7 @@ from rodrunner.errors import (
     RunFolderError,
 )
 from rodrunner.irods.errors import translate_errors
+from rodrunner.irods.genquery_literal import literal, subtree_condition
 from rodrunner.irods.replicas import (
     ChecksumFinding,
     Replica,
@@ -294,7 +295,14 @@ class _SubtreeCriterion(Criterion):  # type: ignore[misc]
 
     @property
     def irods_value(self) -> str:
-        return f"'{self.value}' || like '{self.value}/%'"
+        return subtree_condition(self.value)
+
+
+def _equals(column: Any, value: str, what: str) -> Any:
+    """``column == value`` once ``value`` is known to reach the server as exactly one literal
+    (QueryValueError otherwise): every condition built from outside input goes through here."""
+    literal(value, what=what)
+    return column == value
 
 
 def _in_subtree(name: str, path: str) -> bool:
@@ -646,7 +654,8 @@ class iRODSClient:
         """
         start = time.perf_counter()
         with translate_errors():
-            self._session.query(User.name).filter(User.name == self.user).limit(1).all()
+            user = _equals(User.name, self.user, "iRODS user")
+            self._session.query(User.name).filter(user).limit(1).all()
         seconds = time.perf_counter() - start
         self.server_version  # noqa: B018 - logs it once
         return seconds
@@ -659,7 +668,11 @@ class iRODSClient:
 
         def run() -> bool:
             with translate_errors(path):
-                rows = self._session.query(Collection.id).filter(Collection.name == path).all()
+                rows = (
+                    self._session.query(Collection.id)
+                    .filter(_equals(Collection.name, path, "iRODS path"))
+                    .all()
+                )
             return len(rows) > 0
 
         return call_with_retries(run, operation="stat", path=path)
@@ -1028,12 +1041,12 @@ class iRODSClient:
         if is_collection:
             return self._session.query(
                 CollectionMeta.name, CollectionMeta.value, CollectionMeta.units
-            ).filter(Collection.name == path)
+            ).filter(_equals(Collection.name, path, "iRODS path"))
         return self._session.query(
             DataObjectMeta.name, DataObjectMeta.value, DataObjectMeta.units
         ).filter(
-            Collection.name == posixpath.dirname(path),
-            DataObject.name == posixpath.basename(path),
+            _equals(Collection.name, posixpath.dirname(path), "iRODS path"),
+            _equals(DataObject.name, posixpath.basename(path), "iRODS path"),
         )
 
     def set_metadata(
@@ -1106,12 +1119,14 @@ class iRODSClient:
         with translate_errors():
             if kind in ("any", "collection"):
                 q = self._session.query(Collection.name).filter(
-                    CollectionMeta.name == attribute, CollectionMeta.value == value
+                    _equals(CollectionMeta.name, attribute, "AVU attribute"),
+                    _equals(CollectionMeta.value, value, "AVU value"),
                 )
                 found.update(r[Collection.name] for r in q.get_results())
             if kind in ("any", "data_object"):
                 q = self._session.query(Collection.name, DataObject.name).filter(
-                    DataObjectMeta.name == attribute, DataObjectMeta.value == value
+                    _equals(DataObjectMeta.name, attribute, "AVU attribute"),
+                    _equals(DataObjectMeta.value, value, "AVU value"),
                 )
                 found.update(f"{r[Collection.name]}/{r[DataObject.name]}" for r in q.get_results())
 

@@ -36,6 +36,7 @@ from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     server,
 )
 from rodrunner.sandbox.faults import Faults
+from rodrunner.sandbox.limits import Limits
 
 __all__ = ["Faults", "Sandbox", "SandboxInfo", "run_sandbox", "shared_sandbox"]
 
@@ -69,6 +70,7 @@ class Sandbox:
         tls_cert: Path | str | None = None,
         tls_key: Path | str | None = None,
         resources: Sequence[str] = (),
+        limits: Limits | None = None,
     ) -> None:
         if hash not in ("sha256", "md5"):
             raise ValueError(f"sandbox hash must be 'sha256' or 'md5', not {hash!r}")
@@ -83,6 +85,7 @@ class Sandbox:
             resources=tuple(resources),
             tls_cert=Path(tls_cert) if tls_cert is not None else None,
             tls_key=Path(tls_key) if tls_key is not None else None,
+            limits=limits if limits is not None else Limits(),
         )
         self.hash = hash
         self._server = server.Server(settings, host=host, port=port)

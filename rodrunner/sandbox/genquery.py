@@ -217,125 +217,111 @@ class SqlQuery:
 
 # ----------------------------------------------------------------------------- conditions
 
-_OPS = ("not like", "like", "not in", "in", "not between", "between", "<>", "!=", "<=", ">=")
-_OPS_ALL = (*_OPS, "<", ">", "=")
-_SINGLE = {"like", "not like", "<>", "!=", "<=", ">=", "<", ">", "="}
+_OPS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "like", "not like"})
+"""Operators the sandbox compares with; the server writes any operator text that passes its
+legality check into the SQL, so others fail there (here: at once)."""
+_LEGAL_WORDS = ("begin_of", "parent_of", "not", "NOT", "between", "BETWEEN", "like", "LIKE")
 
 
-def _tokens(text: str) -> list[str]:
-    """Split a condition into quoted literals (kept with their quotes) and bare words.
-
-    A quote opens a literal that ends at the next quote followed by the end, a blank, a comma,
-    a closing parenthesis or ``|``/``&``: iRODS clients do not escape quotes inside values.
-    """
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch == "'":
-            j = i + 1
-            while True:
-                k = text.find("'", j)
-                if k < 0:
-                    raise SandboxError(
-                        INPUT_ARG_NOT_WELL_FORMED_ERR, f"unterminated quote in condition {text!r}"
-                    )
-                if k + 1 >= n or text[k + 1] in " \t,)|&":
-                    break
-                j = k + 1
-            out.append(text[i : k + 1])
-            i = k + 1
-        elif ch in "(),":
-            out.append(ch)
-            i += 1
-        elif text.startswith("||", i) or text.startswith("&&", i):
-            out.append(text[i : i + 2])
-            i += 2
-        else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in "'(),":
-                if text.startswith("||", j) or text.startswith("&&", j):
-                    break
-                j += 1
-            out.append(text[i:j])
-            i = j
-    return out
+def _bad(text: str, why: str) -> SandboxError:
+    return SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"condition {text!r}: {why}")
 
 
-def _literal(token: str) -> str:
-    if len(token) >= 2 and token[0] == "'" and token[-1] == "'":
-        return token[1:-1]
-    return token
+def _masked(text: str) -> str:
+    """``text`` with what lies between paired quotes blanked, as the server masks it."""
+    out = list(text)
+    inside = False
+    for i, ch in enumerate(out):
+        if ch == "'":
+            inside = not inside
+        elif inside:
+            out[i] = " "
+    return "".join(out)
 
 
-def _take_op(tokens: list[str], pos: int) -> tuple[str, int]:
-    first = tokens[pos].lower() if pos < len(tokens) else ""
-    if first == "not" and pos + 1 < len(tokens):
-        second = tokens[pos + 1].lower()
-        if second in ("like", "in", "between"):
-            return f"not {second}", pos + 2
-    for op in _OPS_ALL:
-        if first == op:
-            return op, pos + 1
-    # an operator glued to its literal (e.g. "='x'" is split by the tokenizer as "=" "'x'")
-    raise SandboxError(
-        INPUT_ARG_NOT_WELL_FORMED_ERR,
-        f"unknown operator {tokens[pos] if pos < len(tokens) else ''!r} in condition",
-    )
+def _split(text: str) -> tuple[list[str], list[str]]:
+    """The parts of a condition and the ``||``/``&&`` between them: the server splits at each
+    ``||`` or ``&&`` outside quotes (quotes toggling), whatever the parts then hold."""
+    masked = _masked(text)
+    parts: list[str] = []
+    joiners: list[str] = []
+    start = 0
+    while True:
+        hits = [i for i in (masked.find("||", start), masked.find("&&", start)) if i >= 0]
+        if not hits:
+            parts.append(text[start:])
+            return parts, joiners
+        at = min(hits)
+        parts.append(text[start:at])
+        joiners.append(text[at : at + 2])
+        start = at + 2
 
 
-def _parse_one(tokens: list[str], pos: int) -> tuple[Predicate, int]:
-    op, pos = _take_op(tokens, pos)
-    if op in ("in", "not in"):
-        if pos >= len(tokens) or tokens[pos] != "(":
-            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs a list '(...)'")
-        pos += 1
-        values: list[str] = []
-        while pos < len(tokens) and tokens[pos] != ")":
-            if tokens[pos] != ",":
-                values.append(_literal(tokens[pos]))
-            pos += 1
-        if pos >= len(tokens) or not values:
-            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"bad '{op}' list")
-        return Predicate(op, tuple(values)), pos + 1
-    if op in ("between", "not between"):
-        if pos + 1 >= len(tokens):
-            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs two values")
-        low, high = tokens[pos], tokens[pos + 1]
-        if high.lower() == "and" and pos + 2 < len(tokens):
-            high = tokens[pos + 2]
-            pos += 1
-        return Predicate(op, (_literal(low), _literal(high))), pos + 2
-    if pos >= len(tokens) or tokens[pos] in ("||", "&&", "(", ")", ","):
-        raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs a value")
-    return Predicate("<>" if op == "!=" else op, (_literal(tokens[pos]),)), pos + 1
+def _quoted_pairs(text: str) -> list[str]:
+    """The strings between the 1st and 2nd, 3rd and 4th ... quotes (``in``, ``between``)."""
+    quotes = [i for i, ch in enumerate(text) if ch == "'"]
+    return [text[a + 1 : b] for a, b in zip(quotes[::2], quotes[1::2], strict=False)]
+
+
+def _legal_prefix(prefix: str) -> bool:
+    """The server's check of the text before the first quote: only ``<>=!`` and a few words."""
+    probe = (" " + prefix)[:19]
+    for ch in "<>=!":
+        probe = probe.replace(ch, " ")
+    for word in (*_LEGAL_WORDS, "in", "IN"):
+        at = probe.find(word)
+        if at >= 0:
+            probe = probe[:at] + " " * len(word) + probe[at + len(word) :]
+    return probe.strip() == ""
+
+
+def _starts_with_word(part: str, lower: str) -> bool:
+    at = part.find(lower)
+    if at < 0:
+        at = part.find(lower.upper())
+    return at >= 0 and at == len(part) - len(part.lstrip(" "))
+
+
+def _parse_part(part: str, text: str) -> Predicate:
+    """One part: ``in``/``between`` take their quoted pairs; any other binds everything between
+    its first and its last quote (quotes inside kept), its operator the text before."""
+    if _starts_with_word(part, "in"):
+        values = _quoted_pairs(part)
+        if not values:
+            raise _bad(text, "'in' needs quoted values")
+        return Predicate("in", tuple(values))
+    if _starts_with_word(part, "between"):
+        values = _quoted_pairs(part)
+        if len(values) != 2:
+            raise _bad(text, "'between' needs two quoted values")
+        return Predicate("between", (values[0], values[1]))
+    first, last = part.find("'"), part.rfind("'")
+    if first < 0 or last == first:
+        raise _bad(text, "a value must be quoted")
+    prefix = part[:first]
+    if len(prefix) > 10 or not _legal_prefix(prefix):
+        raise _bad(text, f"unknown operator {prefix.strip()!r}")
+    op = " ".join(prefix.split()).lower()
+    if op not in _OPS:
+        raise _bad(text, f"operator {prefix.strip()!r} is not supported")
+    return Predicate("<>" if op == "!=" else op, (part[first + 1 : last],))
 
 
 def parse_condition(text: str) -> list[list[Predicate]]:
-    """Parse one condition into OR-groups of AND-ed predicates.
+    """Parse one condition into OR-groups of AND-ed predicates, as the server reads it.
 
-    ``"= 'a' || = 'b'"`` is ``[[=a], [=b]]``; ``"> '1' && < '5'"`` is ``[[>1, <5]]``.
+    ``"= 'a' || = 'b'"`` is ``[[=a], [=b]]``; ``"> '1' && < '5'"`` is ``[[>1, <5]]``;
+    ``"= 'it's'"`` is ``[[= it's]]``. SQL gives AND precedence over OR, as here.
     """
-    tokens = _tokens(text)
-    if not tokens:
-        raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, "empty condition")
-    groups: list[list[Predicate]] = [[]]
-    pos = 0
-    while True:
-        pred, pos = _parse_one(tokens, pos)
-        groups[-1].append(pred)
-        if pos >= len(tokens):
-            return groups
-        joiner = tokens[pos]
+    if not text.strip():
+        raise _bad(text, "empty")
+    parts, joiners = _split(text)
+    groups: list[list[Predicate]] = [[_parse_part(parts[0], text)]]
+    for joiner, part in zip(joiners, parts[1:], strict=True):
         if joiner == "||":
             groups.append([])
-        elif joiner != "&&":
-            raise SandboxError(
-                INPUT_ARG_NOT_WELL_FORMED_ERR, f"unexpected {joiner!r} in condition {text!r}"
-            )
-        pos += 1
+        groups[-1].append(_parse_part(part, text))
+    return groups
 
 
 def like_to_glob(pattern: str) -> str:

@@ -152,3 +152,16 @@ def test_connect_fails_clearly_when_the_scheme_cannot_be_told(
     assert "irods: FAILED" in err
     assert "cannot tell the zone's checksum scheme" in err
     assert "set irods.hash_scheme" in err
+
+
+def test_warns_about_a_readable_file_holding_a_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-config on a world-readable file with a password: a warning on stderr, exit 0."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("irods:\n  password: hunter2\n")
+    cfg.chmod(0o644)
+    assert main(["check-config", "--config", str(cfg)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: configuration file '{cfg}'")
+    assert "chmod 600" in err

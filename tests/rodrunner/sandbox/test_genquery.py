@@ -70,7 +70,7 @@ def test_a_quote_inside_a_value_survives() -> None:
     assert parse_condition("= 'it's'") == [[Predicate("=", ("it's",))]]
 
 
-@pytest.mark.parametrize("text", ["", "= 'open", "~ 'x'", "in 'a'", "between 'a'", "="])
+@pytest.mark.parametrize("text", ["", "= 'open", "~ 'x'", "between 'a'", "="])
 def test_malformed_conditions_are_typed_errors(text: str) -> None:
     """A malformed condition is a SandboxError with an iRODS code, never a crash."""
     with pytest.raises(SandboxError) as info:
@@ -432,3 +432,36 @@ def test_full_last_page_keeps_the_statement_until_a_continuation_finds_none(
         assert engine.run(db, after, statements).status == -808000
         assert len(statements) == 0
     catalog.close()
+
+
+# The server's reading of a condition (iRODS general_query.cpp): '||'/'&&' outside quotes
+# (quotes toggling) split it; each part binds everything between its first and last quote.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("= 'a' b'", [[Predicate("=", ("a' b",))]]),
+        ("= 'x' trailing", [[Predicate("=", ("x",))]]),
+        ("in 'a'", [[Predicate("in", ("a",))]]),
+        ("= 'a || b'", [[Predicate("=", ("a || b",))]]),
+        ("= 'nomatch' || like '%'", [[Predicate("=", ("nomatch",))], [Predicate("like", ("%",))]]),
+        (
+            "= '/z/it's' || like '/z/it's/%'",
+            [[Predicate("=", ("/z/it's' || like '/z/it's/%",))]],
+        ),
+    ],
+)
+def test_conditions_are_read_as_the_server_reads_them(
+    text: str, expected: list[list[Predicate]]
+) -> None:
+    """Literals run from the first to the last quote of a part; quotes toggle for '||'/'&&'."""
+    assert parse_condition(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["= 'x' || '1'='1'", "= 'it's || x'", "not in ('a')", "== 'a'", "= 'a' && 'b'"]
+)
+def test_what_the_server_refuses_the_sandbox_refuses(text: str) -> None:
+    """Parts without an operator, a lone quote after a split, 'not in', '==': typed errors."""
+    with pytest.raises(SandboxError) as info:
+        parse_condition(text)
+    assert info.value.code < 0
