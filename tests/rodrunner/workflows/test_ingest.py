@@ -196,6 +196,28 @@ def _check_failure_mail(tmp_path: Path, irods_sandbox: SandboxInfo, inbox: Inbox
     assert "Wr0ngPassword" not in text
 
 
+def test_unreachable_server_mail_promises_no_retry(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """The final failure mail for an iRODS server nobody answers on never says it is retried."""
+    from tests.rodrunner.test_notify import _free_port
+
+    with smtp_server() as inbox:
+        url = f"mailto://127.0.0.1:{inbox.port}?from=r@example.org&to=o@example.org&mode=insecure"
+        config = write_config(tmp_path / "down.yaml", irods_sandbox, port=_free_port())
+        data = yaml.safe_load(config.read_text())
+        data["notifications"] = {"urls": [url]}
+        config.write_text(yaml.safe_dump(data))
+        run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=2, size=16)
+        summary = run(run_dir, config)
+        assert summary["status"] == "failed"
+        assert len(inbox.messages) == 1
+        text = inbox.text()
+    assert "iRODS" in text
+    assert "retried" not in text
+    assert "retried" not in summary["error"]
+
+
 def test_file_error_leaves_status_ingesting(tmp_path: Path, config_file: Path) -> None:
     """A file that cannot be stored (symlink out of the run) fails the run, status not complete."""
     run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=5, size=64)
