@@ -9,7 +9,9 @@ Every flow returns small plain dicts; a failed ingest ends its flow run in the F
 with the summary as its data (``state.result(raise_on_failure=False)``).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a flow run started by a runner may get
+# the flow by value (cloudpickle), without this module's globals, and must still read the
+# ``config`` parameter's type.
 
 import os
 import re

@@ -6,7 +6,9 @@ them with :func:`rodrunner.parsers.parse_files` and replaces the run AVUs in one
 operation. Status AVUs (``rodrunner::*``) are never touched.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a flow run started by a runner may get
+# the flow by value (cloudpickle), without this module's globals, and must still read the
+# ``config`` parameter's type.
 
 import posixpath
 from collections.abc import Iterable
