@@ -27,6 +27,7 @@ import structlog.contextvars
 from prefect import Flow, flow, runtime
 from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
+from prefect.context import FlowRunContext
 from prefect.states import Failed
 
 from rodrunner.config import AppConfig, ConfigArgument, load_config
@@ -337,8 +338,11 @@ def ingest_sequencer_runs(
     entry = cfg.sequencer.types.get(sequencer_type)
     root = os.fspath(root_dir) if root_dir else os.fspath(cfg.sequencer.root_for(sequencer_type))
     indicator = completion_indicator or (entry.completion_indicator if entry else None)
+    # Called through ``.fn`` outside any flow run (a user's thread), the scan runs as a plain
+    # function: a task there would have no flow run to report to.
+    find = find_run_entries_task if FlowRunContext.get() is not None else find_run_entries_task.fn
     try:
-        runs = find_run_entries_task(
+        runs = find(
             root,
             sequencer_type,
             completion_indicator=indicator,
