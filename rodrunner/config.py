@@ -10,10 +10,18 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rodrunner.errors import ConfigError
@@ -349,3 +357,41 @@ def get_config(path: str | os.PathLike[str] | None = None) -> AppConfig:
         raise ConfigError(format_validation_error(exc, source)) from None
     config.source = source
     return config
+
+
+CONFIG_TYPES = (
+    "an AppConfig (from get_config()), a configuration file path (str or PathLike) or None"
+)
+
+
+def check_config_argument(value: Any) -> AppConfig | str | None:
+    """A flow's ``config`` argument as given, or a TypeError naming the accepted types.
+
+    An :class:`AppConfig` passes unchanged (used in-process as it is); a path becomes a str.
+    """
+    if value is None or isinstance(value, AppConfig | str):
+        return value
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    raise TypeError(
+        f"config must be {CONFIG_TYPES}, not {type(value).__name__}; "
+        "pass get_config() or the path of a configuration file"
+    )
+
+
+ConfigArgument = Annotated[
+    AppConfig | str | os.PathLike[str] | None,
+    PlainValidator(check_config_argument, json_schema_input_type=str | None),
+]
+"""The type of a flow's ``config`` parameter (see :func:`load_config`)."""
+
+
+def load_config(config: AppConfig | str | os.PathLike[str] | None) -> AppConfig:
+    """The configuration a flow was given: the object itself, or read from the path.
+
+    None reads the usual search path (:func:`get_config`) where the flow runs.
+    """
+    checked = check_config_argument(config)
+    if isinstance(checked, AppConfig):
+        return checked
+    return get_config(checked)

@@ -19,6 +19,7 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import IO
 
 from rodrunner.config import AppConfig, get_config, secret_file_warning
@@ -89,6 +90,17 @@ def _status_table(records: Sequence[RunRecord], now: float, out: IO[str]) -> Non
         )
 
 
+_TIMES = ("created_at", "updated_at", "next_attempt_at", "trigger_mtime")
+"""Ledger times (epoch seconds) that ``status --json`` gives as ISO 8601, like the API."""
+
+
+def _iso(epoch: float | None) -> str | None:
+    """ISO 8601 UTC with a ``Z``, as the API writes times; None stays None."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
+
+
 def _status(config: AppConfig, as_json: bool, out: IO[str]) -> int:
     state_dir = config.daemon.state_dir
     if not (state_dir / LEDGER_FILE).exists():
@@ -101,6 +113,8 @@ def _status(config: AppConfig, as_json: bool, out: IO[str]) -> int:
         items = []
         for record in records:
             item = record.as_dict()
+            for key in _TIMES:
+                item[key] = _iso(item[key])
             item["age_seconds"] = round(now - record.updated_at, 3)
             items.append(item)
         json.dump(items, out, indent=2)

@@ -319,13 +319,10 @@ class Daemon:
 
     # -- one run ----------------------------------------------------------------------------
 
-    def _runlog(self, rec: RunRecord) -> Any:
-        return log.bind(
-            run_id=rec.run_id,
-            run_dir=rec.run_dir,
-            sequencer_type=rec.sequencer_type,
-            flow_run_id=rec.flow_run_id,
-        )
+    def _runlog(self, rec: RunRecord, *, flow_run: bool = True) -> Any:
+        """A logger bound to the run; its flow run id only once one is known (``flow_run``)."""
+        bound = log.bind(run_id=rec.run_id, run_dir=rec.run_dir, sequencer_type=rec.sequencer_type)
+        return bound.bind(flow_run_id=rec.flow_run_id) if flow_run and rec.flow_run_id else bound
 
     def _process(self, obs: Observation, now: float) -> bool:
         """Readiness and the ledger for one observation; True when the watches must change."""
@@ -428,7 +425,9 @@ class Daemon:
             except LedgerError as exc:
                 self._runlog(rec).warning("run.transition_refused", error=str(exc))
                 continue
-            self._runlog(rec).info(
+            # The flow run of this attempt has no id yet (embedded: not before it ends); the
+            # record's id is a former attempt's.
+            self._runlog(rec, flow_run=False).info(
                 "run.submitted",
                 submit=self.config.daemon.submit,
                 attempt=rec.attempts + 1,

@@ -367,7 +367,8 @@ class Ledger:
         """Move ``run_dir`` to state ``to`` if the table allows it.
 
         Keyword values given replace the stored ones; ``None`` keeps them, except:
-        entering ``failed`` counts an attempt and stores ``error``; entering ``ingested`` or
+        entering ``failed`` counts an attempt and stores ``error``; entering ``ingested`` from
+        ``submitted``/``running`` counts the attempt that succeeded; entering ``ingested`` or
         ``skipped`` clears ``last_error`` and ``forced``; leaving ``failed`` clears
         ``next_attempt_at``; leaving ``ingested`` or ``skipped`` (a new completion) resets
         ``attempts``.
@@ -391,6 +392,8 @@ class Ledger:
                 next_at = None
             if to is RunState.FAILED and current.state is not RunState.FAILED:
                 attempts += 1
+            if to is RunState.INGESTED and current.state in (RunState.SUBMITTED, RunState.RUNNING):
+                attempts += 1  # the attempt that succeeded counts too
                 last_error = error or current.last_error or "failed without a reason"
             is_forced = current.forced if forced is None else forced
             if to in (RunState.INGESTED, RunState.SKIPPED):

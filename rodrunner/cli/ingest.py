@@ -24,7 +24,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from rodrunner.cli.logs import log_to_stderr
+from rodrunner.cli.logs import log_to_stderr, quiet_prefect_console
 from rodrunner.config import AppConfig, get_config
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.irods.walk import walk_tree
@@ -99,10 +99,14 @@ def _run_with_progress(
     force: bool,
     totals: tuple[int, int],
     err: Console,
+    verbose: bool = False,
 ) -> dict[str, Any]:
     # Prefect is imported here: --dry-run and --help stay fast and never start a server.
     from rodrunner.tasks.irods import report_progress
     from rodrunner.workflows.ingest import ingest_run, summary_from_state
+
+    if not verbose:
+        quiet_prefect_console()
 
     files, size = totals
     columns = (
@@ -175,6 +179,7 @@ def ingest(
         force,
         (len(listing.files), listing.total_bytes),
         err,
+        verbose,
     )
     status = summary.get("status")
     where = summary.get("irods_path") or "(no collection)"
@@ -211,6 +216,8 @@ def update_metadata(
     from prefect.client.schemas.objects import State
 
     from rodrunner.workflows.metadata import update_run_metadata
+
+    quiet_prefect_console()
 
     state = cast(
         "State[Any]",

@@ -72,6 +72,7 @@ from rodrunner.errors import (
     RodrunnerError,
     RunFolderError,
 )
+from rodrunner.irods.avu_input import metadata_avus
 from rodrunner.irods.errors import translate_errors
 from rodrunner.irods.genquery_literal import literal, subtree_condition
 from rodrunner.irods.replicas import (
@@ -83,6 +84,7 @@ from rodrunner.irods.replicas import (
 )
 from rodrunner.irods.retry import call_with_retries
 from rodrunner.irods.walk import LocalFile, walk_tree
+from rodrunner.models import RunMetadata
 
 __all__ = [
     "AVU",
@@ -1136,7 +1138,7 @@ class iRODSClient:
         self,
         local_dir: str | os.PathLike[str],
         irods_path: str,
-        metadata: Iterable[AVU | tuple[str, ...]] | None = None,
+        metadata: RunMetadata | Iterable[AVU | tuple[str, ...]] | None = None,
         *,
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
@@ -1153,10 +1155,13 @@ class iRODSClient:
         of the tree, permission, checksum mismatch) land in ``report.errors``; a wrong password
         or a server that stays unreachable after the retries raises. ``progress(rel, nbytes)``
         is called once per finished file (from worker threads, one call at a time); ``metadata``
-        AVUs are added atomically on the collection at the end.
+        (a ``RunMetadata``: the run AVUs the ingest flow writes, with ``irods.avu_prefix``; or
+        ``(attribute, value, units)`` triples; anything else is a TypeError before any
+        transfer) is added atomically on the collection at the end.
         """
         start = time.perf_counter()
         collection = check_irods_path(irods_path)
+        avus = None if metadata is None else metadata_avus(metadata, self._config.avu_prefix)
         try:
             listing = walk_tree(local_dir, include=include, exclude=exclude)
         except OSError as exc:
@@ -1216,8 +1221,8 @@ class iRODSClient:
                     raise fut.exception()  # type: ignore[misc]
 
         self._verify(collection, listing.files, results, report)
-        if metadata is not None:
-            self.set_metadata(collection, metadata)
+        if avus is not None:
+            self.set_metadata(collection, avus)
         report.seconds = time.perf_counter() - start
         bound.info(
             "irods.upload_finished",

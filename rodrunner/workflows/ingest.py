@@ -10,7 +10,9 @@ Every flow returns small plain dicts; a failed ingest ends its flow run in the F
 with the summary as its data (``state.result(raise_on_failure=False)``).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a flow run started by a runner may get
+# the flow by value (cloudpickle), without this module's globals, and must still read the
+# ``config`` parameter's type.
 
 import os
 import re
@@ -26,17 +28,18 @@ import structlog.contextvars
 from prefect import Flow, flow, runtime
 from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
+from prefect.context import FlowRunContext
 from prefect.states import Failed
 
-from rodrunner.config import AppConfig, get_config
-from rodrunner.errors import IngestError, RodrunnerError
+from rodrunner.config import AppConfig, ConfigArgument, load_config
+from rodrunner.errors import ConfigError, IngestError, RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.walk import walk_tree
 from rodrunner.manifest import build_manifest
 from rodrunner.notify import notify_ingest
 from rodrunner.plan import IngestPlan, make_plan
 from rodrunner.profiles import PROFILES, get_profile
-from rodrunner.tasks.filesystem import find_sequencer_runs_task
+from rodrunner.tasks.filesystem import find_run_entries_task
 from rodrunner.tasks.irods import (
     already_ingested,
     check_catalog,
@@ -53,10 +56,27 @@ __all__ = [
     "ingest_all_sequencer_runs",
     "ingest_run",
     "ingest_sequencer_runs",
+    "result_entry",
     "summary_from_state",
 ]
 
-SUMMARY_KEYS = ("run_dir", "irods_path", "success", "status", "error", "files", "bytes", "seconds")
+RESULT_KEYS = (
+    "run_dir",
+    "run_id",
+    "irods_path",
+    "success",
+    "status",
+    "error",
+    "files",
+    "bytes",
+    "seconds",
+)
+"""The keys of every entry ``ingest_sequencer_runs``/``ingest_all_sequencer_runs`` return."""
+
+
+def result_entry(**known: Any) -> dict[str, Any]:
+    """One result entry: every key of :data:`RESULT_KEYS`, None where unknown."""
+    return {key: known.get(key) for key in RESULT_KEYS}
 
 
 def _ingest_run_name() -> str:
@@ -185,12 +205,13 @@ class _FailedWith(Exception):
 def ingest_run(
     run_dir: str,
     sequencer_type: str | None = None,
-    config: str | None = None,
+    config: ConfigArgument = None,
     force: bool = False,
 ) -> Any:
     """Ingest one run folder into iRODS, verified; skip it when iRODS already holds it.
 
-    ``config`` is a configuration file path (None: the usual search, where the flow runs).
+    ``config`` is the :class:`AppConfig` to use as it is, a configuration file path, or None
+    (the usual search, where the flow runs); a deployment run is given a path.
     ``force`` re-verifies every object against the local files and re-sends what differs
     instead of trusting a complete stored manifest. Returns the summary dict
     ``{run_dir, run_id, sequencer_type, irods_path, success, status, error, files, bytes,
@@ -221,7 +242,7 @@ def ingest_run(
     )
     cfg: AppConfig | None = None
     try:
-        cfg = get_config(config)
+        cfg = load_config(config)
         if not Path(run_dir).is_dir():
             raise IngestError(f"run folder '{run_dir}' does not exist or is not a directory")
         metadata = parse_sequencer_run(run_dir, sequencer_type)
@@ -292,17 +313,12 @@ def summary_from_state(state: State[Any], run_dir: str = "") -> dict[str, Any]:
         data = exc
     if isinstance(data, dict):
         return data
-    return {
-        "run_dir": run_dir,
-        "run_id": None,
-        "irods_path": None,
-        "success": False,
-        "status": "failed",
-        "error": state.message or (str(data) if data is not None else state.type.value),
-        "files": 0,
-        "bytes": 0,
-        "seconds": 0.0,
-    }
+    return result_entry(
+        run_dir=run_dir,
+        success=False,
+        status="failed",
+        error=state.message or (str(data) if data is not None else state.type.value),
+    )
 
 
 def _call_for_state(subflow: Flow[..., Any], *args: Any) -> State[Any]:
@@ -311,32 +327,45 @@ def _call_for_state(subflow: Flow[..., Any], *args: Any) -> State[Any]:
 
 
 def _short(summary: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: summary.get(k) for k in ("run_id", *SUMMARY_KEYS)}
+    return result_entry(**summary)
 
 
 @flow(name="Ingest Sequencer Runs", persist_result=False)
 def ingest_sequencer_runs(
-    config: str | None,
+    config: ConfigArgument,
     sequencer_type: str,
     root_dir: str | None = None,
     completion_indicator: str | None = None,
 ) -> list[dict[str, Any]]:
     """Ingest every complete run of one sequencer type, one ``Ingest Run`` subflow each.
 
-    Returns ``[{run_id, run_dir, irods_path, success, status, error, files, bytes, seconds}]``.
+    ``config``: the :class:`AppConfig` itself, a configuration file path, or None. Returns
+    one entry per complete run with the keys of :data:`RESULT_KEYS` (None where unknown). A
+    root that does not exist is one failed entry (``run_dir`` the root) and a warning.
     """
-    cfg = get_config(config)
+    cfg = load_config(config)
     get_profile(sequencer_type)
     entry = cfg.sequencer.types.get(sequencer_type)
-    root = root_dir or os.fspath(cfg.sequencer.root_for(sequencer_type))
+    root = os.fspath(root_dir) if root_dir else os.fspath(cfg.sequencer.root_for(sequencer_type))
     indicator = completion_indicator or (entry.completion_indicator if entry else None)
-    runs = find_sequencer_runs_task(
-        root,
-        sequencer_type,
-        completion_indicator=indicator,
-        trigger_file=cfg.daemon.trigger_file,
-        skip_file=cfg.daemon.skip_file,
-    )
+    # Called through ``.fn`` outside any flow run (a user's thread), the scan runs as a plain
+    # function: a task there would have no flow run to report to.
+    find = find_run_entries_task if FlowRunContext.get() is not None else find_run_entries_task.fn
+    try:
+        runs = find(
+            root,
+            sequencer_type,
+            completion_indicator=indicator,
+            trigger_file=cfg.daemon.trigger_file,
+            skip_file=cfg.daemon.skip_file,
+        )
+    except ConfigError as exc:
+        if Path(root).is_dir():
+            raise
+        structlog.get_logger().warning(
+            "ingest.root_missing", sequencer_type=sequencer_type, root=root, error=str(exc)
+        )
+        return [result_entry(run_dir=root, success=False, status="failed", error=str(exc))]
     results = []
     for run in runs:
         state = _call_for_state(ingest_run, run["run_dir"], sequencer_type, config, False)
@@ -346,7 +375,7 @@ def ingest_sequencer_runs(
 
 @flow(name="Ingest All Sequencer Runs", persist_result=False)
 def ingest_all_sequencer_runs(
-    config: str | None,
+    config: ConfigArgument,
     root_dir: str | None = None,
     completion_indicator: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -354,9 +383,10 @@ def ingest_all_sequencer_runs(
 
     The types are those under ``sequencer.types``; without any, the profile names that exist
     as folders below ``root_dir`` (default ``sequencer.base_dir``). ``root_dir`` given: each
-    type's root is ``root_dir/<type>``.
+    type's root is ``root_dir/<type>``. Returns ``{type: [entry, ...]}``, each entry with the
+    keys of :data:`RESULT_KEYS`; a configured type whose root is missing gets one failed entry.
     """
-    cfg = get_config(config)
+    cfg = load_config(config)
     base = Path(root_dir) if root_dir else cfg.sequencer.base_dir
     types = list(cfg.sequencer.types) or sorted(t for t in PROFILES if (base / t).is_dir())
 
@@ -386,15 +416,11 @@ def ingest_all_sequencer_runs(
                 results[stype] = data
             else:
                 results[stype] = [
-                    {
-                        "run_dir": root_of(stype) or "",
-                        "irods_path": None,
-                        "success": False,
-                        "status": "failed",
-                        "error": state.message or str(data),
-                        "files": 0,
-                        "bytes": 0,
-                        "seconds": 0.0,
-                    }
+                    result_entry(
+                        run_dir=root_of(stype) or os.fspath(cfg.sequencer.root_for(stype)),
+                        success=False,
+                        status="failed",
+                        error=state.message or str(data),
+                    )
                 ]
     return results

@@ -120,7 +120,7 @@ def test_failure_counts_attempts_and_backoff(ledger: Ledger) -> None:
     _walk(ledger, S.QUEUED, S.SUBMITTED, S.RUNNING)
     done = ledger.transition(RUN, S.INGESTED)
     assert done.last_error is None
-    assert done.attempts == 2
+    assert done.attempts == 3  # two failed attempts and the one that succeeded
     assert ledger.transition(RUN, S.QUEUED).attempts == 0
 
 
