@@ -28,6 +28,7 @@ from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     colls,
     dataobjects,
     genquery,
+    hints,
     metadata,
     put,
     server,
