@@ -598,23 +598,49 @@ class iRODSClient:
 
     @property
     def hash_scheme(self) -> HashScheme:
-        """The zone's checksum scheme: ``irods.hash_scheme``, or (``auto``) what the server
-        stored for a 1-byte probe object put without a checksum (asked once per client).
+        """The zone's checksum scheme: ``irods.hash_scheme``, or (``auto``, asked once per
+        client) the ``hash_scheme`` the server states in its client hints (its
+        ``default_hash_scheme``), else what it stored for a 1-byte probe object put without
+        a checksum.
 
-        Raises ConfigError when it cannot be told (the probe fails or the server stores
-        neither SHA-256 nor MD5).
+        Raises ConfigError when it cannot be told (no usable hint, and the probe fails or
+        the server stores neither SHA-256 nor MD5).
         """
         with self._probe_lock:
             if self._hash_scheme is None:
                 configured = self._config.hash_scheme
-                if configured == "auto":
-                    self._hash_scheme = self._probe_hash_scheme()
-                    source = "probe"
-                else:
-                    self._hash_scheme = configured
-                    source = "irods.hash_scheme"
-                log.info("irods.hash_scheme", scheme=self._hash_scheme, source=source)
+                source = "irods.hash_scheme"
+                scheme: HashScheme | None = None if configured == "auto" else configured
+                if scheme is None:
+                    scheme, source = self._hinted_hash_scheme(), "client_hints"
+                if scheme is None:
+                    scheme, source = self._probe_hash_scheme(), "probe"
+                self._hash_scheme = scheme
+                log.info("irods.hash_scheme", scheme=scheme, source=source)
             return self._hash_scheme
+
+    def _hinted_hash_scheme(self) -> HashScheme | None:
+        """``hash_scheme`` of CLIENT_HINTS (iRODS 4.3 and 5.0); None when not usable."""
+
+        def ask() -> Any:
+            with translate_errors():
+                return self._session.client_hints
+
+        try:
+            hints = call_with_retries(ask, operation="client_hints")
+        except IRODSError as exc:
+            log.warning("irods.client_hints_failed", error=str(exc))
+            return None
+        except Exception as exc:  # a reply that is not the JSON object 4.3/5.0 send
+            log.warning("irods.client_hints_failed", error=f"{type(exc).__name__}: {exc}")
+            return None
+        value = str(hints.get("hash_scheme", "")) if isinstance(hints, dict) else ""
+        if value.lower() == "sha256":
+            return "sha256"
+        if value.lower() == "md5":
+            return "md5"
+        log.warning("irods.client_hints_failed", error=f"hash_scheme {value!r}")
+        return None
 
     def _probe_hash_scheme(self) -> HashScheme:
         path = f"{self.home}/.rodrunner-hash-probe-{uuid.uuid4().hex[:12]}"

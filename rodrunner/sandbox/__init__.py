@@ -30,6 +30,7 @@ from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     colls,
     dataobjects,
     genquery,
+    hints,
     metadata,
     put,
     replicas,

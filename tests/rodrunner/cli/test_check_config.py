@@ -141,7 +141,8 @@ def test_connect_fails_clearly_when_the_scheme_cannot_be_told(
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     with run_sandbox(tmp_path / "zone") as info:
-        info.faults.fail_next(606, -818000, count=10)  # the probe put is refused
+        info.faults.fail_next(10215, -13000, count=10)  # no client hints
+        info.faults.fail_next(606, -818000, count=10)  # and the probe put is refused
         text = (
             f"irods:\n  host: {info.host}\n  port: {info.port}\n  password: rods\n"
             "  connection_timeout: 5\n"

@@ -58,19 +58,34 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def test_probe_finds_sha256_and_md5_zones(
+def test_client_hints_name_sha256_and_md5_zones(
     irods_sandbox: SandboxInfo, md5_zone: SandboxInfo
 ) -> None:
-    """auto asks the server: sha2: checksums are sha256, bare 32-hex ones md5; the probe
-    object is gone afterwards."""
+    """auto asks the server's client hints (its default_hash_scheme): SHA256 and MD5 zones
+    are told apart without storing anything, and asked once."""
     for info, expected in ((irods_sandbox, "sha256"), (md5_zone, "md5")):
         with iRODSClient(_config(info)) as client, capture_logs() as logs:
             assert client.hash_scheme == expected
-            assert client.hash_scheme == expected  # asked once
+            assert client.hash_scheme == expected
+        events = [e for e in logs if e["event"] == "irods.hash_scheme"]
+        assert [(e["scheme"], e["source"]) for e in events] == [(expected, "client_hints")]
+
+
+def test_probe_when_the_hints_are_refused(
+    irods_sandbox: SandboxInfo, md5_zone: SandboxInfo
+) -> None:
+    """A server that refuses CLIENT_HINTS is probed instead: the checksum it stores for a
+    1-byte object put without one is sha2: or 32 hex digits; the probe object is gone."""
+    for info, expected in ((irods_sandbox, "sha256"), (md5_zone, "md5")):
+        info.faults.fail_next(10215, -13000, count=10)  # SYS_NO_API_PRIV
+        with iRODSClient(_config(info)) as client, capture_logs() as logs:
+            assert client.hash_scheme == expected
             home = client.list_objects(client.home)
+        info.faults.reset()
         assert not [rel for rel in home if "hash-probe" in rel]
         events = [e for e in logs if e["event"] == "irods.hash_scheme"]
         assert [(e["scheme"], e["source"]) for e in events] == [(expected, "probe")]
+        assert "irods.client_hints_failed" in [e["event"] for e in logs]
 
 
 def test_configured_scheme_is_not_probed(md5_zone: SandboxInfo) -> None:
@@ -81,7 +96,9 @@ def test_configured_scheme_is_not_probed(md5_zone: SandboxInfo) -> None:
 
 
 def test_failed_probe_is_a_config_error(irods_sandbox: SandboxInfo) -> None:
-    """A probe the server refuses is a ConfigError naming irods.hash_scheme and the fix."""
+    """No hints and a probe the server refuses: a ConfigError naming irods.hash_scheme and
+    the fix."""
+    irods_sandbox.faults.fail_next(10215, -13000, count=10)  # SYS_NO_API_PRIV
     irods_sandbox.faults.fail_next(606, -818000, count=10)  # CAT_NO_ACCESS_PERMISSION
     with iRODSClient(_config(irods_sandbox)) as client, pytest.raises(ConfigError) as caught:
         client.hash_scheme  # noqa: B018
