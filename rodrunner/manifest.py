@@ -7,7 +7,9 @@ checks, and compared. Stored in the run collection as ``rodrunner.manifest.json`
 SHA-256 is always recorded. ``irods_checksum`` names the scheme the zone stored the objects'
 checksums in (``sha256`` or ``md5``, its default_hash_scheme); in an MD5 zone each entry also
 carries the ``md5`` that was compared with the server's. Both keys are written only when set,
-so manifests from before they existed keep their bytes.
+so manifests from before they existed keep their bytes. :func:`compare_checksum` is the one
+comparison of a catalog checksum with a manifest entry (the ingest's catalog check, ``verify``
+and ``deletable`` all use it).
 """
 
 from __future__ import annotations
@@ -26,12 +28,14 @@ _HEX = frozenset("0123456789abcdef")
 
 __all__ = [
     "FORMAT",
+    "ChecksumComparison",
     "Manifest",
     "ManifestDiff",
     "ManifestEntry",
     "ManifestError",
     "build_manifest",
     "compare",
+    "compare_checksum",
     "compare_sizes",
     "parse_manifest",
 ]
@@ -203,3 +207,50 @@ def _diff(mine: Mapping[str, object], theirs: Mapping[str, object]) -> ManifestD
         extra=tuple(sorted(set(theirs) - set(mine))),
         changed=tuple(sorted(p for p in set(mine) & set(theirs) if mine[p] != theirs[p])),
     )
+
+
+@dataclass(frozen=True)
+class ChecksumComparison:
+    """A catalog checksum set against the manifest entry's digest in the same scheme."""
+
+    scheme: str | None  # "SHA-256" or "MD5"; None when the catalog holds neither
+    catalog: str | None  # the catalog's digest, hex
+    manifest: str | None  # the entry's digest in that scheme, hex; None when it has none
+
+    @property
+    def compared(self) -> bool:
+        """Whether there were two digests of one scheme to compare."""
+        return self.catalog is not None and self.manifest is not None
+
+    @property
+    def agrees(self) -> bool:
+        """Whether they were compared and are equal."""
+        return self.compared and self.catalog == self.manifest
+
+    @property
+    def differs(self) -> bool:
+        """Whether they were compared and differ."""
+        return self.compared and self.catalog != self.manifest
+
+    @property
+    def why_not(self) -> str | None:
+        """Why nothing was compared (then only the size can be); None when it was."""
+        if self.compared:
+            return None
+        if self.scheme == "MD5":
+            return "the manifest has no MD5"
+        return "the catalog checksum is neither SHA-256 nor MD5"
+
+
+def compare_checksum(
+    entry: ManifestEntry, *, sha256: str | None, md5: str | None
+) -> ChecksumComparison:
+    """The one comparison of a catalog checksum (given as SHA-256 hex or MD5 hex, as decoded
+    from ``sha2:<base64>`` or a 32-digit MD5) with the manifest entry: SHA-256 against its
+    ``sha256``, MD5 against its ``md5``. An MD5 the entry lacks (a manifest from a SHA-256
+    zone, or from before MD5 zones were recorded) is not compared: :attr:`why_not` says so."""
+    if sha256 is not None:
+        return ChecksumComparison("SHA-256", sha256.lower(), entry.sha256)
+    if md5 is not None:
+        return ChecksumComparison("MD5", md5.lower(), entry.md5)
+    return ChecksumComparison(None, None, None)

@@ -29,7 +29,7 @@ from prefect.cache_policies import NO_CACHE
 
 from rodrunner.errors import IngestVerificationError, ManifestError, PermanentIRODSError
 from rodrunner.irods.client import Progress, RemoteObject, UploadReport, iRODSClient
-from rodrunner.manifest import Manifest, compare_sizes, parse_manifest
+from rodrunner.manifest import Manifest, compare_checksum, compare_sizes, parse_manifest
 from rodrunner.plan import (
     MANIFEST_NAME,
     MANIFEST_SHA256_ATTR,
@@ -105,10 +105,8 @@ def catalog_problems(manifest: Manifest, remote: Mapping[str, RemoteObject]) -> 
             problems.append(f"{entry.path}: size {obj.size} in iRODS, {entry.size} in the manifest")
         elif not obj.has_checksum:
             problems.append(f"{entry.path}: no checksum in iRODS")
-        elif obj.checksum is not None and obj.checksum != entry.sha256:
-            problems.append(f"{entry.path}: SHA-256 in iRODS differs from the manifest")
-        elif obj.md5 is not None and entry.md5 is not None and obj.md5 != entry.md5:
-            problems.append(f"{entry.path}: MD5 in iRODS differs from the manifest")
+        elif (found := compare_checksum(entry, sha256=obj.checksum, md5=obj.md5)).differs:
+            problems.append(f"{entry.path}: {found.scheme} in iRODS differs from the manifest")
     return tuple(problems)
 
 

@@ -46,3 +46,16 @@ def test_each_kind_of_difference_is_named() -> None:
         assert len(problems) == 1
         assert problems[0].startswith("a: ")
         assert words in problems[0]
+
+
+def test_an_md5_the_manifest_records_is_compared() -> None:
+    """In an MD5 zone's manifest each entry has its MD5: the catalog's must equal it."""
+    md5 = {k: hashlib.md5(v, usedforsecurity=False).hexdigest() for k, v in (("a", b"a"),)}
+    manifest = build_manifest(
+        "run", {"a": 1}, {"a": SHA_A}, md5s={"a": md5["a"]}, irods_checksum="md5"
+    )
+    assert catalog_problems(manifest, {"a": RemoteObject(1, None, md5=md5["a"])}) == ()
+    other = hashlib.md5(b"b", usedforsecurity=False).hexdigest()
+    assert catalog_problems(manifest, {"a": RemoteObject(1, None, md5=other)}) == (
+        "a: MD5 in iRODS differs from the manifest",
+    )
