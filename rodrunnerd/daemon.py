@@ -30,6 +30,7 @@ import structlog
 
 from rodrunner.config import AppConfig, get_config
 from rodrunner.errors import ConfigError
+from rodrunner.names import shown
 from rodrunnerd.errors import LedgerError
 from rodrunnerd.ledger import Ledger, RunRecord
 from rodrunnerd.observers import EventSink
@@ -320,9 +321,9 @@ class Daemon:
     # -- one run ----------------------------------------------------------------------------
 
     def _runlog(self, rec: RunRecord) -> Any:
-        return log.bind(
-            run_id=rec.run_id,
-            run_dir=rec.run_dir,
+        return log.bind(  # names escaped: a folder name may be any bytes, newlines included
+            run_id=shown(rec.run_id),
+            run_dir=shown(rec.run_dir),
             sequencer_type=rec.sequencer_type,
             flow_run_id=rec.flow_run_id,
         )
@@ -445,7 +446,9 @@ class Daemon:
             try:
                 self._apply(outcome)
             except LedgerError as exc:
-                log.warning("run.transition_refused", run_dir=outcome.job.run_dir, error=str(exc))
+                log.warning(
+                    "run.transition_refused", run_dir=shown(outcome.job.run_dir), error=str(exc)
+                )
 
     def _apply(self, outcome: Outcome) -> None:
         assert self.ledger is not None

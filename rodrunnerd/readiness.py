@@ -7,7 +7,9 @@ gets back a :class:`Decision`. No I/O here: every value comes in as an argument.
 
 The rules, first match wins:
 
-1. the skip file is present: ``skip`` (``nothing`` once the ledger says skipped);
+1. the skip file is present: ``skip`` (``nothing`` once the ledger says skipped); discovery
+   calls the entry itself a problem (a name that is not UTF-8, a symlink loop, a link out of
+   the root): ``problem``;
 2. a modification time in the future (beyond :data:`CLOCK_SKEW_SECONDS`): ``problem``,
    re-check when that time has passed;
 3. the daemon already owns the run (queued, submitted, running): ``nothing``;
@@ -67,7 +69,7 @@ class EntryLike(Protocol):
     @property
     def run_dir(self) -> str | os.PathLike[str]: ...
     @property
-    def state(self) -> str: ...  # complete | in_progress | skipped | not_a_run
+    def state(self) -> str: ...  # complete | in_progress | skipped | not_a_run | problem
     @property
     def reason(self) -> str: ...
     @property
@@ -163,6 +165,8 @@ def decide(
         return Decision(Action.SKIP, entry.reason)
     if entry.state == "not_a_run":
         return Decision(Action.NOTHING, entry.reason)
+    if entry.state == "problem":  # the entry itself cannot be used (name, link, loop)
+        return Decision(Action.PROBLEM, entry.reason)
 
     future = _future(now, newest_mtime, entry.indicator_mtime, entry.trigger_mtime)
     if future is not None:
