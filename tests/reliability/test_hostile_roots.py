@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from rodrunner.simulate import simulate_run
+from tests.daemon_process import DaemonProcess
 from tests.reliability.harness import Share, audit, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -106,3 +108,27 @@ def test_hostile_names_and_links_at_the_top_of_a_root(share: Share, tmp_path: Pa
 
     assert daemon.stop() == 0, daemon.output()
     audit(share, [("miseq", good)])
+
+
+def test_a_second_daemon_on_one_state_directory_exits_2(share: Share) -> None:
+    """While one daemon ingests, a second on the same configuration exits 2 naming the holder
+    (PID, host) and the fix, before it touches the ledger: no run is resumed or sent twice."""
+    share.configure(["miseq"])
+    root = share.roots / "miseq"
+    first = share.start()
+    run = simulate_run(root, "miseq", run_id="250402_M04034_0100_000000000-D0100", files=300)
+    wait_for(lambda: first.saw('"irods.upload_started"', run.name), 180, "the upload")
+
+    second = DaemonProcess(share.config_path, share.env)
+    share.lives.append(second)
+    wait_for(lambda: not second.alive(), 120, "the second daemon to exit")
+    assert second.stop() == 2, second.output()
+    said = second.output()
+    assert f"pid {first.proc.pid}" in said, said
+    assert socket.gethostname() in said, said
+    assert "run.resumed" not in said, said
+
+    share.wait_complete([("miseq", run)], timeout=300)
+    assert first.stop() == 0, first.output()
+    assert share.ingest_events("ingest.complete", run.name) == 1, first.output()
+    audit(share, [("miseq", run)])
