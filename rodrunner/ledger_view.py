@@ -41,9 +41,10 @@ STATES = (
     "failed",
     "skipped",
     "incomplete",
+    "conflict",
 )
 """The daemon's run states (``rodrunnerd.states.RunState``), in life order."""
-RETRYABLE = frozenset({"failed", "ingested", "skipped"})
+RETRYABLE = frozenset({"failed", "ingested", "skipped", "conflict"})
 """States an operator may send back to ``queued`` (``rodrunnerd.states.RETRYABLE_BY_OPERATOR``)."""
 BUSY_TIMEOUT = 10.0
 

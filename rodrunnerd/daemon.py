@@ -484,6 +484,12 @@ class Daemon:
             if self.metrics is not None:
                 self.metrics.call("ingest_finished", rec.sequencer_type, True, result)
             return
+        if outcome.kind == "conflict":  # held for an operator: no retry would change anything
+            rec = self.ledger.transition(
+                run_dir, RunState.CONFLICT, error=outcome.error, flow_run_id=outcome.flow_run_id
+            )
+            self._runlog(rec).warning("run.conflict", error=outcome.error)
+            return
         rec = self.ledger.transition(
             run_dir, RunState.FAILED, error=outcome.error, flow_run_id=outcome.flow_run_id
         )

@@ -15,8 +15,8 @@ The rules, first match wins:
 3. the daemon already owns the run (queued, submitted, running): ``nothing``;
 4. ``.rodrunner-ingest`` newer than the last one handled: ``submit`` now, even if the profile's
    rule does not hold or the run was ingested before (the operator asked);
-5. the unit is ingested, failed or given up (``incomplete``): ``nothing`` (failed runs come
-   back through :meth:`~rodrunnerd.ledger.Ledger.due_for_retry`, operators through
+5. the unit is ingested, failed, in ``conflict`` or given up (``incomplete``): ``nothing``
+   (failed runs come back through :meth:`~rodrunnerd.ledger.Ledger.due_for_retry`, operators through
    ``rodrunnerd retry``);
 6. the rule does not hold: ``problem`` when an indicator exists but is not trusted (a
    directory, a failed AVITI outcome, a future mtime), else ``wait``;
@@ -119,7 +119,7 @@ _NEXT_STATE = {
     Action.SKIP: RunState.SKIPPED,
 }
 
-_RESTING = frozenset({RunState.INGESTED, RunState.FAILED, RunState.INCOMPLETE})
+_RESTING = frozenset({RunState.INGESTED, RunState.FAILED, RunState.INCOMPLETE, RunState.CONFLICT})
 
 
 def completion_key(

@@ -99,6 +99,8 @@ def _run_with_progress(
     force: bool,
     totals: tuple[int, int],
     err: Console,
+    replace: bool = False,
+    suffix: str | None = None,
 ) -> dict[str, Any]:
     # Prefect is imported here: --dry-run and --help stay fast and never start a server.
     from rodrunner.tasks.irods import report_progress
@@ -129,6 +131,8 @@ def _run_with_progress(
                 sequencer_type,
                 str(config_file) if config_file is not None else None,
                 force,
+                replace,
+                suffix,
                 return_state=True,
             )
     return summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
@@ -147,6 +151,21 @@ def ingest(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; touch neither iRODS nor Prefect.")
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The run's collection came from another folder (a conflict): move it aside "
+            "to <collection>.replaced-<time> and ingest this folder there.",
+        ),
+    ] = False,
+    suffix: Annotated[
+        str | None,
+        typer.Option(
+            "--suffix",
+            help="Ingest into <collection>_SUFFIX (a second folder with the same run id).",
+        ),
+    ] = None,
     config_file: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug events.")] = False,
 ) -> None:
@@ -175,6 +194,8 @@ def ingest(
         force,
         (len(listing.files), listing.total_bytes),
         err,
+        replace,
+        suffix,
     )
     status = summary.get("status")
     where = summary.get("irods_path") or "(no collection)"
@@ -193,6 +214,9 @@ def ingest(
             highlight=False,
         )
         return
+    if status == "conflict":
+        err.print(f"conflict: {summary.get('error')}", markup=False, highlight=False)
+        raise typer.Exit(1)
     err.print(f"error: ingest of {run_dir} failed: {summary.get('error')}", highlight=False)
     err.print(f"iRODS collection: {where} (not marked complete)", highlight=False)
     raise typer.Exit(1)
