@@ -15,7 +15,13 @@ from rodrunner.config import AppConfig
 from rodrunner.errors import PathError
 from rodrunner.names import shown
 
-__all__ = ["allowed_roots", "confine_local_path", "outside_reason", "resolve_inside"]
+__all__ = [
+    "allowed_roots",
+    "confine_local_path",
+    "linked_out_of_root",
+    "outside_reason",
+    "resolve_inside",
+]
 
 
 def allowed_roots(config: AppConfig) -> list[Path]:
@@ -49,6 +55,20 @@ def outside_reason(value: str | os.PathLike[str], roots: Iterable[Path]) -> str:
     where = ", ".join(shown(str(r)) for r in roots)
     also = f" (it resolves to {shown(resolved)})" if resolved != os.fspath(value) else ""
     return f"{shown(os.fspath(value))} lies outside the sequencer root {where}{also}"
+
+
+def linked_out_of_root(path: str | os.PathLike[str], roots: Iterable[Path]) -> str | None:
+    """Why ``path``, an entry at the top of one of ``roots`` (resolved), must not be ingested:
+    it resolves outside that root (a symlink to a folder elsewhere). None when it stays inside
+    or is not at the top of any of ``roots``."""
+    parent = Path(os.path.realpath(os.path.dirname(os.path.abspath(path))))
+    for root in roots:
+        if parent == root and resolve_inside(path, [root]) is None:
+            return (
+                f"{outside_reason(path, [root])}; a run folder must be inside its root: "
+                "move or copy the run there instead of linking it"
+            )
+    return None
 
 
 def confine_local_path(

@@ -26,7 +26,7 @@ from rodrunner.completion import (
     Completion,
     evaluate_completion,
 )
-from rodrunner.confine import outside_reason, resolve_inside
+from rodrunner.confine import linked_out_of_root
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.names import shown, text_problem
 from rodrunner.profiles import (
@@ -226,11 +226,10 @@ def examine_top_entry(path: str, real_root: Path | None) -> tuple[TopKind, str]:
     problem = text_problem(os.path.basename(path))
     if problem is not None:
         return "problem", problem
-    if real_root is not None and os.path.islink(path) and resolve_inside(path, [real_root]) is None:
-        return "problem", (
-            f"{outside_reason(path, [real_root])}; a run folder must be inside its root: "
-            "move or copy the run there instead of linking it"
-        )
+    if real_root is not None and os.path.islink(path):
+        outside = linked_out_of_root(path, [real_root])
+        if outside is not None:
+            return "problem", outside
     return "folder", ""
 
 

@@ -26,6 +26,7 @@ from rich.table import Table
 
 from rodrunner.cli.logs import log_to_stderr
 from rodrunner.config import AppConfig, get_config
+from rodrunner.confine import allowed_roots, linked_out_of_root
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.irods.walk import walk_tree
 from rodrunner.parsers import parse_run_folder
@@ -176,6 +177,10 @@ def ingest(
     _check_type(sequencer_type, err)
     config = _load(config_file, err)
     run_dir = run_dir.absolute()
+    outside = linked_out_of_root(run_dir, allowed_roots(config))  # the daemon's rule too
+    if outside is not None:
+        err.print(f"error: {outside}", markup=False, highlight=False)
+        raise typer.Exit(1)
     try:
         plan = _plan(run_dir, sequencer_type, config)
         if dry_run:
