@@ -114,7 +114,9 @@ def _ingest(
     listing = walk_tree(run_dir, include=plan.include, exclude=plan.exclude)
     sizes = {f.relative: f.size for f in listing.files}
     total = sum(sizes.values())
-    source = Source(host=socket.gethostname(), run_dir=run_dir)
+    # Resolved: the daemon's configured root and an operator's shell may name one folder
+    # through different symlinks; the recorded source must not tell them apart.
+    source = Source(host=socket.gethostname(), run_dir=os.path.realpath(run_dir))
     stored = read_ingest_state(client, plan.collection)
     conflict = provenance_conflict(stored, plan.collection, source, sizes)
     if conflict is not None and replace:  # the operator decided: keep the old one aside
@@ -124,7 +126,7 @@ def _ingest(
         stored = read_ingest_state(client, plan.collection)
         conflict = None
     if conflict is not None:
-        moved = _suffixed_home(client, plan.collection, run_dir)
+        moved = _suffixed_home(client, plan.collection, source.run_dir)
         if moved is not None:  # an operator ingested this folder with --suffix before
             plan = dataclasses.replace(plan, collection=moved)
             stored = read_ingest_state(client, plan.collection)

@@ -326,3 +326,14 @@ def test_a_second_folder_with_the_same_run_id_is_a_conflict_until_suffixed(
     with iRODSClient(get_config(config_file).irods) as client:
         assert not client.list_objects(held["irods_path"]).get("extra.txt")
     assert run(second, config_file, suffix="../x")["error_type"] == "ConfigError"
+
+
+def test_one_folder_named_through_a_symlink_is_the_same_source(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """The same run folder reached through a symlinked path is not a conflict with itself."""
+    run_dir = simulate_run(tmp_path / "seq" / "miseq", "miseq", files=2, size=50)
+    (tmp_path / "alias").symlink_to(tmp_path / "seq")
+    assert run(run_dir, config_file)["status"] == "complete"
+    again = run(tmp_path / "alias" / "miseq" / run_dir.name, config_file)
+    assert again["status"] == "skipped", again
