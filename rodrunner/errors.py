@@ -20,7 +20,8 @@ do by the branch, never by the message::
     │       └── NameClashError       an object or collection is in the way
     ├── IngestError                  an ingest could not finish
     │   ├── IngestVerificationError  a stored object differs from the local file
-    │   └── ManifestError            a stored run manifest cannot be read
+    │   ├── ManifestError            a stored run manifest cannot be read
+    │   └── IngestConflictError      another folder owns the run's collection (held)
     ├── LedgerViewError              the daemon's ledger cannot be read or changed
     │   ├── LedgerUnavailableError   no ledger there (the daemon never ran) or unreadable
     │   └── RunConflictError         a run id names several folders, or the run is busy
@@ -127,6 +128,11 @@ class IngestVerificationError(IngestError):
 
 class ManifestError(IngestError):
     """A stored run manifest (``rodrunner.manifest.json``) cannot be read."""
+
+
+class IngestConflictError(IngestError):
+    """The run's collection came from another run folder: nothing is changed in iRODS until an
+    operator decides (``rodrunner ingest RUN --replace`` or ``--suffix``)."""
 
 
 class LedgerViewError(RodrunnerError):

@@ -24,6 +24,7 @@ from typing import IO
 
 from rodrunner.config import AppConfig, get_config, secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
+from rodrunner.names import shown
 from rodrunnerd.errors import DaemonError
 from rodrunnerd.ledger import LEDGER_FILE, Ledger, RunRecord
 
@@ -72,13 +73,13 @@ def _status_table(records: Sequence[RunRecord], now: float, out: IO[str]) -> Non
     headers = ("RUN", "TYPE", "STATE", "ATTEMPTS", "AGE", "FLOW RUN", "LAST ERROR")
     rows = [
         (
-            r.run_id,
+            shown(r.run_id),
             r.sequencer_type,
             r.state.value,
             str(r.attempts),
             _age(now - r.updated_at),
             r.flow_run_id or "-",
-            (r.last_error or "-").splitlines()[0][:80] if r.last_error else "-",
+            shown((r.last_error or "-").splitlines()[0])[:80] if r.last_error else "-",
         )
         for r in records
     ]
@@ -129,7 +130,10 @@ def _retry(config: AppConfig, run: str, out: IO[str]) -> int:
         before = ledger.get(run)
         record = ledger.retry(run)
     was = before.state.value if before else "?"
-    print(f"{record.run_id}: {was} -> {record.state.value} ({record.run_dir})", file=out)
+    print(
+        f"{shown(record.run_id)}: {was} -> {record.state.value} ({shown(record.run_dir)})",
+        file=out,
+    )
     return EXIT_OK
 
 

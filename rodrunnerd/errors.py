@@ -8,7 +8,8 @@ branch, never by the message::
     │   ├── LedgerSchemaError        the ledger file is from a newer rodrunnerd, or not ours
     │   ├── UnknownRunError          no run of that name or folder is in the ledger
     │   ├── AmbiguousRunError        a run id names several run folders: use the folder
-    │   └── IllegalTransitionError   a state change the transition table forbids
+    │   ├── IllegalTransitionError   a state change the transition table forbids
+    │   └── LedgerLockedError        another rodrunnerd holds this state directory
     ├── SubmissionError              a flow run could not be submitted or followed
     │   ├── TransientSubmissionError Prefect unreachable, time-out: retried with backoff
     │   └── PermanentSubmissionError no such deployment, rejected parameters: fail fast
@@ -70,6 +71,10 @@ class IllegalTransitionError(LedgerError):
         self.run_dir = run_dir
         self.from_state = from_state
         self.to_state = to_state
+
+
+class LedgerLockedError(LedgerError):
+    """Another rodrunnerd holds the state directory's lock; the message names it (PID, host)."""
 
 
 class SubmissionError(DaemonError):

@@ -67,6 +67,7 @@ from rodrunner.errors import (
     ChecksumMismatchError,
     ConfigError,
     IRODSError,
+    NameClashError,
     PathError,
     PermanentIRODSError,
     RodrunnerError,
@@ -710,6 +711,17 @@ class iRODSClient:
         path = check_irods_path(path)
         with self._worker_session() as session:
             self._create_collection(session, path)
+
+    def move_collection(self, path: str, target: str) -> None:
+        """Rename collection ``path`` (and everything below it) to ``target``, which must not
+        exist; data and AVUs move with it."""
+        path = check_irods_path(path)
+        target = check_irods_path(target)
+        with translate_errors(path):
+            if self._session.collections.exists(target):
+                raise NameClashError(f"cannot move {path} to {target}: {target} exists")
+            self._session.collections.move(path, target)
+        log.info("irods.collection_moved", path=path, target=target)
 
     def remove_collection(self, path: str) -> None:
         """Remove ``path`` and everything below it, bypassing the trash."""

@@ -33,11 +33,14 @@ from rodrunner.manifest import Manifest, compare_checksum, compare_sizes, parse_
 from rodrunner.plan import (
     MANIFEST_NAME,
     MANIFEST_SHA256_ATTR,
+    SOURCE_DIR_ATTR,
+    SOURCE_HOST_ATTR,
     STATUS_ATTR,
     STATUS_COMPLETE,
     STATUS_INGESTING,
     IngestPlan,
     run_attributes,
+    source_avus,
     status_avu,
     status_avus,
 )
@@ -73,6 +76,20 @@ class StoredRun:
     manifest_sha256: str | None = None
     manifest: Manifest | None = None
     manifest_problem: str | None = None
+    source_host: str | None = None
+    source_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an ingest reads from: the host the flow runs on and the run folder."""
+
+    host: str
+    run_dir: str
+
+    def avus(self) -> list[tuple[str, str, str]]:
+        """``rodrunner::source_host`` and ``rodrunner::source_dir``."""
+        return source_avus(self.host, self.run_dir)
 
 
 def already_ingested(stored: StoredRun, sizes: Mapping[str, int]) -> bool:
@@ -128,37 +145,83 @@ def check_catalog(
     return problems
 
 
+def provenance_conflict(
+    stored: StoredRun, collection: str, source: Source, sizes: Mapping[str, int]
+) -> str | None:
+    """Why ``source`` must not write into ``collection``, or None when it may. Pure.
+
+    - no collection, or one whose recorded ``rodrunner::source_dir`` is this run folder: fine
+      (the host is recorded, not compared: runners on several hosts read one share at one path);
+    - a collection from another run folder: a conflict, whatever its status;
+    - a collection without source AVUs (an older rodrunner, or made by hand): adopted when it
+      is not complete yet (resumed, as before) or when its stored manifest lists exactly this
+      folder's paths and sizes; a complete one whose manifest differs is a conflict.
+    """
+    if not stored.exists or stored.source_dir == source.run_dir:
+        return None
+    fix = (
+        f"nothing was changed in iRODS. Decide: `rodrunner ingest '{source.run_dir}' --replace` "
+        f"(the old collection is kept as {collection}.replaced-<time>) or `--suffix TEXT` "
+        f"(into {collection}_TEXT), then `rodrunnerd retry '{source.run_dir}'`; or drop "
+        ".rodrunner-skip into the folder"
+    )
+    if stored.source_dir is None:
+        if stored.status != STATUS_COMPLETE or already_ingested(stored, sizes):
+            return None
+        return (
+            f"{collection} is complete but records no source folder (an older rodrunner) and its "
+            f"manifest differs from run folder {source.run_dir}; {fix}"
+        )
+    return (
+        f"{collection} already holds this run id from run folder {stored.source_dir} "
+        f"(host {stored.source_host or '?'}, status {stored.status or 'none'}); run folder "
+        f"{source.run_dir} has the same run id; {fix}"
+    )
+
+
 @task(name="read-ingest-state", task_run_name="read-ingest-state-{collection}", **_TASK_OPTIONS)
 def read_ingest_state(client: iRODSClient, collection: str) -> StoredRun:
-    """Status AVUs and manifest of ``collection`` (one metadata query, one small read)."""
+    """Status and source AVUs and manifest of ``collection`` (one metadata query, one read)."""
     if not client.collection_exists(collection):
         return StoredRun(exists=False)
+    wanted = (STATUS_ATTR, MANIFEST_SHA256_ATTR, SOURCE_HOST_ATTR, SOURCE_DIR_ATTR)
     values: dict[str, str] = {}
     for avu in client.get_metadata(collection):
-        if avu.attr in (STATUS_ATTR, MANIFEST_SHA256_ATTR):
+        if avu.attr in wanted:
             values[avu.attr] = avu.value
     status = values.get(STATUS_ATTR)
+    host, folder = values.get(SOURCE_HOST_ATTR), values.get(SOURCE_DIR_ATTR)
     if status != STATUS_COMPLETE:
-        return StoredRun(exists=True, status=status)
-    manifest_path = f"{collection}/{MANIFEST_NAME}"
+        return StoredRun(exists=True, status=status, source_host=host, source_dir=folder)
+    sha = values.get(MANIFEST_SHA256_ATTR)
+    manifest: Manifest | None = None
+    problem: str | None = None
     try:
-        data = client.read_bytes(manifest_path)
+        data = client.read_bytes(f"{collection}/{MANIFEST_NAME}")
         manifest = parse_manifest(data)
     except (ManifestError, PermanentIRODSError) as exc:  # missing or damaged: ingest again
-        return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), None, str(exc))
-    if hashlib.sha256(data).hexdigest() != manifest.sha256:
-        problem = "stored manifest is not in canonical form"
-        return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), None, problem)
-    return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), manifest)
+        problem = str(exc)
+    else:
+        if hashlib.sha256(data).hexdigest() != manifest.sha256:
+            manifest, problem = None, "stored manifest is not in canonical form"
+    return StoredRun(True, status, sha, manifest, problem, source_host=host, source_dir=folder)
+
+
+@task(name="move-aside", task_run_name="move-aside-{collection}", **_TASK_OPTIONS)
+def move_aside(client: iRODSClient, collection: str, stamp: str) -> str:
+    """Rename ``collection`` to ``<collection>.replaced-<stamp>`` (kept, recoverable)."""
+    target = f"{collection}.replaced-{stamp}"
+    client.move_collection(collection, target)
+    return target
 
 
 @task(name="mark-ingesting", task_run_name="mark-ingesting-{collection}", **_TASK_OPTIONS)
-def mark_ingesting(client: iRODSClient, collection: str) -> None:
-    """Create the run collection and set ``rodrunner::status=ingesting`` (replacing any status)."""
+def mark_ingesting(client: iRODSClient, collection: str, source: Source | None = None) -> None:
+    """Create the run collection and set ``rodrunner::status=ingesting`` (replacing any status),
+    with the ``source`` AVUs when given (a later folder with the run id then sees the owner)."""
     client.ensure_collection(collection)
-    client.set_metadata(
-        collection, [status_avu(STATUS_INGESTING)], replace_attributes=[STATUS_ATTR]
-    )
+    avus = [status_avu(STATUS_INGESTING), *(source.avus() if source else [])]
+    client.set_metadata(collection, avus, replace_attributes=sorted(run_attributes(avus)))
 
 
 @task(name="upload-run", task_run_name="upload-{collection}", **_TASK_OPTIONS)
@@ -287,8 +350,11 @@ def write_manifest(client: iRODSClient, collection: str, manifest: Manifest) -> 
 
 
 @task(name="tag-run", task_run_name="tag-{plan.collection}", **_TASK_OPTIONS)
-def tag_run(client: iRODSClient, plan: IngestPlan, manifest: Manifest) -> None:
-    """Run AVUs (replacing previous ones), status AVUs, then ``rodrunner::status=complete`` last."""
+def tag_run(
+    client: iRODSClient, plan: IngestPlan, manifest: Manifest, source: Source | None = None
+) -> None:
+    """Run AVUs (replacing previous ones), status AVUs (with ``source``'s), then
+    ``rodrunner::status=complete`` last."""
     collection = plan.collection
     client.set_metadata(
         collection,
@@ -297,6 +363,6 @@ def tag_run(client: iRODSClient, plan: IngestPlan, manifest: Manifest) -> None:
     )
     status = status_avus(
         files=manifest.files, total_bytes=manifest.total_bytes, manifest_sha256=manifest.sha256
-    )
+    ) + (source.avus() if source else [])
     client.set_metadata(collection, status, replace_attributes=sorted(run_attributes(status)))
     client.set_metadata(collection, [status_avu(STATUS_COMPLETE)], replace_attributes=[STATUS_ATTR])

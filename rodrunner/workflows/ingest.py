@@ -14,8 +14,10 @@ with the summary as its data (``state.result(raise_on_failure=False)``).
 # the flow by value (cloudpickle), without this module's globals, and must still read the
 # ``config`` parameter's type.
 
+import dataclasses
 import os
 import re
+import socket
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -32,18 +34,21 @@ from prefect.context import FlowRunContext
 from prefect.states import Failed
 
 from rodrunner.config import AppConfig, ConfigArgument, load_config
-from rodrunner.errors import ConfigError, IngestError, RodrunnerError
+from rodrunner.errors import ConfigError, IngestConflictError, IngestError, RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.walk import walk_tree
 from rodrunner.manifest import build_manifest
 from rodrunner.notify import notify_ingest
-from rodrunner.plan import IngestPlan, make_plan
+from rodrunner.plan import SOURCE_DIR_ATTR, IngestPlan, make_plan
 from rodrunner.profiles import PROFILES, get_profile
 from rodrunner.tasks.filesystem import find_run_entries_task
 from rodrunner.tasks.irods import (
+    Source,
     already_ingested,
     check_catalog,
     mark_ingesting,
+    move_aside,
+    provenance_conflict,
     read_ingest_state,
     tag_run,
     upload_run,
@@ -125,26 +130,49 @@ def _ingest(
     force: bool,
     threads: int,
     log: Any,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """The steps after planning; raises a RodrunnerError on failure."""
     listing = walk_tree(run_dir, include=plan.include, exclude=plan.exclude)
     sizes = {f.relative: f.size for f in listing.files}
     total = sum(sizes.values())
-    if not force:
+    # Resolved: the daemon's configured root and an operator's shell may name one folder
+    # through different symlinks; the recorded source must not tell them apart.
+    source = Source(host=socket.gethostname(), run_dir=os.path.realpath(run_dir))
+    stored = read_ingest_state(client, plan.collection)
+    conflict = provenance_conflict(stored, plan.collection, source, sizes)
+    if conflict is not None and replace:  # the operator decided: keep the old one aside
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = move_aside(client, plan.collection, stamp)
+        log.warning("ingest.replaced", irods_path=plan.collection, moved_to=aside)
         stored = read_ingest_state(client, plan.collection)
+        conflict = None
+    if conflict is not None:
+        moved = _suffixed_home(client, plan.collection, source.run_dir)
+        if moved is not None:  # an operator ingested this folder with --suffix before
+            plan = dataclasses.replace(plan, collection=moved)
+            stored = read_ingest_state(client, plan.collection)
+            conflict = None
+    if conflict is not None:
+        log.warning("ingest.conflict", irods_path=plan.collection, error=conflict)
+        raise IngestConflictError(conflict)
+    if not force:
         if already_ingested(stored, sizes) and not check_catalog(
             client, plan.collection, stored.manifest
         ):
+            if stored.source_dir is None:  # adopted (an older rodrunner's): say where from
+                client.set_metadata(plan.collection, source.avus())
             log.info("ingest.skipped", irods_path=plan.collection, files=len(sizes), bytes=total)
             return {
                 "status": "skipped",
+                "irods_path": plan.collection,
                 "files": len(sizes),
                 "bytes": total,
                 "skipped_files": len(sizes),
             }
         if stored.manifest_problem:
             log.warning("ingest.manifest_unreadable", problem=stored.manifest_problem)
-    mark_ingesting(client, plan.collection)
+    mark_ingesting(client, plan.collection, source)
     report = upload_run(
         client,
         run_dir,
@@ -181,10 +209,25 @@ def _ingest(
             irods_checksum=client.hash_scheme,
         )
         write_manifest(client, plan.collection, manifest)
-        tag_run(client, plan, manifest)
+        tag_run(client, plan, manifest, source)
     except RodrunnerError as exc:
         raise _FailedWith(exc, sent) from exc
-    return {**sent, "status": "complete", "verified": verification.verified}
+    return {
+        **sent,
+        "status": "complete",
+        "irods_path": plan.collection,
+        "verified": verification.verified,
+    }
+
+
+def _suffixed_home(client: iRODSClient, collection: str, run_dir: str) -> str | None:
+    """The ``<collection>_<suffix>`` whose recorded source is ``run_dir``, if there is one."""
+    try:
+        found = client.search(SOURCE_DIR_ATTR, run_dir, kind="collection")
+    except RodrunnerError:  # a name the query cannot carry: no such collection known
+        return None
+    homes = [path for path in found if path.startswith(f"{collection}_")]
+    return homes[0] if len(homes) == 1 else None
 
 
 def _printable(name: str) -> str:
@@ -207,8 +250,16 @@ def ingest_run(
     sequencer_type: str | None = None,
     config: ConfigArgument = None,
     force: bool = False,
+    replace: bool = False,
+    suffix: str | None = None,
 ) -> Any:
     """Ingest one run folder into iRODS, verified; skip it when iRODS already holds it.
+
+    The collection records its source folder; a collection from another folder with the same
+    run id is never written into: the flow run ends Failed named ``Conflict`` (status
+    ``conflict``) until an operator decides: ``replace`` moves the other folder's collection
+    aside to ``<collection>.replaced-<time>`` first, ``suffix`` ingests into
+    ``<collection>_<suffix>`` instead.
 
     ``config`` is the :class:`AppConfig` to use as it is, a configuration file path, or None
     (the usual search, where the flow runs); a deployment run is given a path.
@@ -249,6 +300,8 @@ def ingest_run(
         stype = sequencer_type or metadata.sequencer_type
         profile = get_profile(stype)
         plan = make_plan(metadata, cfg, stype, profile_exclude=profile.default_excludes)
+        if suffix is not None:
+            plan = dataclasses.replace(plan, collection=f"{plan.collection}_{_suffix(suffix)}")
         summary.update(run_id=plan.run_id, sequencer_type=stype, irods_path=plan.collection)
         log = log.bind(run_id=plan.run_id, sequencer_type=stype)
         log.info("ingest.started", irods_path=plan.collection, force=force)
@@ -271,9 +324,12 @@ def ingest_run(
                     force=force,
                     threads=cfg.irods.transfer_threads,
                     log=log,
+                    replace=replace,
                 )
             )
         summary["success"] = True
+    except IngestConflictError as exc:  # held: changes nothing, waits for an operator
+        summary.update(status="conflict", error=str(exc), error_type=type(exc).__name__)
     except _FailedWith as exc:
         summary.update(exc.counts, error=str(exc.error), error_type=type(exc.error).__name__)
     except RodrunnerError as exc:
@@ -294,15 +350,27 @@ def ingest_run(
                 uploaded_files=summary["uploaded_files"],
                 seconds=summary["seconds"],
             )
-    else:
+    elif summary["status"] != "conflict":  # ingest.conflict was logged where it was found
         summary["status"] = "failed"
         log.error("ingest.failed", error=summary["error"], irods_path=summary["irods_path"])
     _publish_artifact(summary)
     if cfg is not None:
         notify_ingest(summary, cfg)
     if not summary["success"]:
-        return Failed(message=str(summary["error"]), data=summary)
+        name = "Conflict" if summary["status"] == "conflict" else "Failed"
+        return Failed(message=str(summary["error"]), data=summary, name=name)
     return summary
+
+
+def _suffix(value: str) -> str:
+    """A collection name suffix: letters, digits, '.', '_' and '-' only."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise ConfigError(
+            f"suffix {value!r} is not a plain name; use letters, digits, '.', '_' or '-' "
+            "(at most 64), e.g. --suffix redemux",
+            key="suffix",
+        )
+    return value
 
 
 def summary_from_state(state: State[Any], run_dir: str = "") -> dict[str, Any]:

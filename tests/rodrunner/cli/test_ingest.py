@@ -264,3 +264,23 @@ def test_expected_failure_prints_its_error_without_a_traceback(
     assert verbose.returncode == 1, verbose.stderr
     assert "Traceback" in verbose.stderr
     assert "WrongPassw0rd" not in verbose.stderr
+
+
+def test_a_run_folder_linked_in_from_outside_the_root_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rodrunner ingest` applies the daemon's rule: a symlink at the top of a configured root
+    that resolves outside it exits 1 naming where it resolves, before touching anything."""
+    elsewhere = simulate_run(tmp_path / "elsewhere", "novaseq", files=1, size=10)
+    root = tmp_path / "seq" / "novaseq"
+    root.mkdir(parents=True)
+    (root / elsewhere.name).symlink_to(elsewhere)
+    config = _config(tmp_path / "c.yaml", "127.0.0.1", 9, "unused")
+    data = yaml.safe_load(config.read_text())
+    data["sequencer"] = {"base_dir": str(tmp_path / "seq"), "types": {"novaseq": {}}}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    argv = ["ingest", str(root / elsewhere.name), "--dry-run", "--config", str(config)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "outside the sequencer root" in err
+    assert str(elsewhere) in err

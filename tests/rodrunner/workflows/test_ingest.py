@@ -359,3 +359,49 @@ def test_large_novaseq_run(tmp_path: Path, config_file: Path) -> None:
     again = run(run_dir, config_file)
     assert again["status"] == "skipped"
     assert again["uploaded_bytes"] == 0
+
+
+def test_a_second_folder_with_the_same_run_id_is_a_conflict_until_suffixed(
+    tmp_path: Path, config_file: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """A copy of a run under another folder name ends Failed named Conflict, status conflict,
+    naming both folders; with a suffix it lands in <collection>_<suffix>, and later flow runs
+    of that folder find it there (skipped) instead of conflicting again."""
+    first = simulate_run(tmp_path / "seq" / "miseq", "miseq", files=3, size=100)
+    assert run(first, config_file)["status"] == "complete"
+    second = tmp_path / "seq" / "miseq" / f"{first.name}_copy"
+    second.mkdir()
+    for path in first.rglob("*"):
+        target = second / path.relative_to(first)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        else:
+            target.write_bytes(path.read_bytes())
+    (second / "extra.txt").write_text("new\n")
+    state = ingest_run(str(second), config=str(config_file), return_state=True)
+    assert state.name == "Conflict"
+    held = summary_from_state(state, str(second))  # type: ignore[arg-type]
+    assert held["status"] == "conflict"
+    assert str(first) in held["error"]
+    assert str(second) in held["error"]
+
+    moved = run(second, config_file, suffix="copy")
+    assert moved["status"] == "complete", moved["error"]
+    assert moved["irods_path"] == f"{held['irods_path']}_copy"
+    again = run(second, config_file)
+    assert again["status"] == "skipped", again
+    assert again["irods_path"] == moved["irods_path"]
+    with iRODSClient(get_config(config_file).irods) as client:
+        assert not client.list_objects(held["irods_path"]).get("extra.txt")
+    assert run(second, config_file, suffix="../x")["error_type"] == "ConfigError"
+
+
+def test_one_folder_named_through_a_symlink_is_the_same_source(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """The same run folder reached through a symlinked path is not a conflict with itself."""
+    run_dir = simulate_run(tmp_path / "seq" / "miseq", "miseq", files=2, size=50)
+    (tmp_path / "alias").symlink_to(tmp_path / "seq")
+    assert run(run_dir, config_file)["status"] == "complete"
+    again = run(tmp_path / "alias" / "miseq" / run_dir.name, config_file)
+    assert again["status"] == "skipped", again
