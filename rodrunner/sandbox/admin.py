@@ -31,7 +31,6 @@ from rodrunner.sandbox.replicas import add_resource
 
 CAT_INVALID_USER_TYPE = -820000
 CAT_INSUFFICIENT_PRIVILEGE_LEVEL = -830000
-CAT_INVALID_ZONE = -828000
 
 USER_TYPES = ("rodsuser", "rodsadmin", "groupadmin", "rodsgroup")
 MAX_PASSWORD_LEN = 50
