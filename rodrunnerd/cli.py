@@ -14,7 +14,6 @@ ledger trouble), 2 bad usage or configuration. Errors are one line on stderr, no
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import time
@@ -154,7 +153,7 @@ def _run_daemon(config: AppConfig) -> int:
 
     configure_logging(config.logging.format, config.logging.level)
     try:
-        daemon = importlib.import_module("rodrunnerd.daemon")
+        from rodrunnerd import daemon
     except ModuleNotFoundError as exc:
         if exc.name != "rodrunnerd.daemon":
             raise

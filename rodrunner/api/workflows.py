@@ -6,7 +6,6 @@ imports the flow module (Prefect is heavy: only when a run is asked for).
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -120,8 +119,11 @@ class Workflow:
     description: str
 
     def load(self) -> Any:
-        """The Prefect flow object."""
-        return getattr(importlib.import_module(self.module), self.function)
+        """The Prefect flow object (imported only here: the flow modules import Prefect)."""
+        from rodrunner.workflows import ingest, metadata
+
+        modules = {ingest.__name__: ingest, metadata.__name__: metadata}
+        return getattr(modules[self.module], self.function)
 
     @property
     def slug(self) -> str:

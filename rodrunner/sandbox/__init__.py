@@ -36,6 +36,7 @@ from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     replicas,
     server,
 )
+from rodrunner.sandbox.dispatch import Settings
 from rodrunner.sandbox.faults import Faults
 from rodrunner.sandbox.limits import Limits
 
@@ -77,7 +78,7 @@ class Sandbox:
             raise ValueError(f"sandbox hash must be 'sha256' or 'md5', not {hash!r}")
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("give both tls_cert and tls_key, or neither")
-        settings = server.Settings(
+        settings = Settings(
             root=Path(root),
             zone=zone,
             user=user,

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 
 import structlog
 
+from rodrunner.sandbox.dispatch import Context, Disconnect, Reply, Request, api
+from rodrunner.sandbox.dispatch import ServerState as Server
 from rodrunner.sandbox.protocol import Node, SandboxError, escape
-from rodrunner.sandbox.server import Context, Disconnect, Reply, Request, Server, api
 
 log = structlog.get_logger()
 

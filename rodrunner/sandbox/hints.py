@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import json
 
+from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import pack
-from rodrunner.sandbox.server import Context, Reply, Request, api
 
 CLIENT_HINTS_AN = 10215
 

@@ -23,8 +23,8 @@ from rodrunner.sandbox.dataobjects import (
     _set_status,
     _unregister,
 )
+from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import SandboxError, codes
-from rodrunner.sandbox.server import Context, Reply, Request, api
 from rodrunner.sandbox.vault import format_checksum, new_hasher, scheme_of
 
 MAX_SINGLE_BUFFER = 32 * 1024 * 1024  # MAX_SZ_FOR_SINGLE_BUF of the iRODS server
