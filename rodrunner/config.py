@@ -134,6 +134,13 @@ class APIConfig(_Section):
     token: SecretStr | None = None
 
 
+class PrefectConfig(_Section):
+    """Where flow runs are recorded when no PREFECT_API_URL is set."""
+
+    local_server: bool = True
+    idle_timeout: float = Field(900.0, ge=0)
+
+
 class AppConfig(BaseSettings):
     """The whole configuration."""
 
@@ -150,6 +157,7 @@ class AppConfig(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     api: APIConfig = Field(default_factory=APIConfig)
+    prefect: PrefectConfig = Field(default_factory=PrefectConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @classmethod

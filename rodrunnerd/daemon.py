@@ -29,7 +29,8 @@ from typing import Any
 import structlog
 
 from rodrunner.config import AppConfig, get_config
-from rodrunner.errors import ConfigError
+from rodrunner.errors import ConfigError, RodrunnerError
+from rodrunner.localprefect import LocalServer, ensure_local_prefect, stop_server
 from rodrunnerd.errors import LedgerError
 from rodrunnerd.ledger import Ledger, RunRecord
 from rodrunnerd.observers import EventSink
@@ -126,6 +127,7 @@ class Daemon:
         self.metrics: _Metrics | None = None
         self.submitter: Submitter | None = None
         self.supervisor: Supervisor | None = None
+        self.prefect_server: LocalServer | None = None
         self._incomplete: dict[str, set[str]] = {}
         self._rechecks: dict[str, _Pending] = {}
         self._problems: dict[str, str] = {}
@@ -161,6 +163,7 @@ class Daemon:
         self.ledger = Ledger.open(state_dir)
         self._recover()
         self.metrics = _Metrics(self.config)
+        self._start_prefect()
         self.submitter = self._make_submitter()
         self.submitter.start()
         self.specs = {str(s.root): s for s in roots_from_config(self.config)}
@@ -193,9 +196,20 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None
+        if self.prefect_server is not None:  # it goes with the daemon unless still in use
+            stop_server(self.prefect_server.directory, only_if_unused=True)
         if self.ledger is not None:
             self.ledger.close()
         log.info("daemon.stopped")
+
+    def _start_prefect(self) -> None:
+        """Embedded flow runs are recorded on the local Prefect server unless one is set."""
+        if self.config.daemon.submit != "embedded":
+            return
+        try:
+            self.prefect_server = ensure_local_prefect(self.config)
+        except RodrunnerError as exc:  # the flows fall back to Prefect's temporary server
+            log.error("prefect.local_server_failed", error=str(exc))
 
     def _recover(self) -> None:
         """Runs submitted or running when the daemon last stopped go back to ``queued``."""

@@ -27,6 +27,7 @@ COMMANDS = {
     "update-metadata": "ingest",
     "serve": "serve",
     "api": "api",
+    "prefect-server": "prefect_server",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 _registered: set[str] = set()
