@@ -205,7 +205,12 @@ def _spawn(directory: Path, idle_timeout: float) -> None:
         "--idle-timeout",
         str(idle_timeout),
     ]
-    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    # Not the caller's PREFECT_API_URL, nor its RODRUNNER_* settings (secrets among them).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "PREFECT_API_URL" and not k.startswith("RODRUNNER_")
+    }
     # The launcher forks the server and returns at once: nothing here waits for it or owns it.
     done = subprocess.run(
         command,

@@ -67,13 +67,15 @@ def test_two_commands_at_once_start_one_server_which_exits_when_idle(tmp_path: P
 
 
 def test_stop_ends_it_and_status_says_so(tmp_path: Path) -> None:
-    """The server runs without telemetry, scheduler, automations or UI; `prefect-server stop`
-    ends it; `status` then exits 3 saying not running."""
+    """The server runs without the caller's secrets, telemetry, scheduler, automations or UI;
+    `prefect-server stop` ends it; `status` then exits 3 saying not running."""
     config = _config(tmp_path, idle_timeout=600)
-    env = _env(tmp_path)
+    env = {**_env(tmp_path), "RODRUNNER_IRODS__PASSWORD": "not-for-the-prefect-server"}
     directory = server_dir(tmp_path / "state")
     try:
         subprocess.run(_command(config, "start"), env=env, check=True, timeout=300, cwd=tmp_path)
+        pid = server_status(directory)["pid"]
+        assert b"not-for-the-prefect-server" not in Path(f"/proc/{pid}/environ").read_bytes()
         shown = subprocess.run(
             _command(config, "status"), env=env, capture_output=True, text=True, cwd=tmp_path
         )
