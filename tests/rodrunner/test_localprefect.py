@@ -111,3 +111,41 @@ def test_start_with_a_configured_prefect_api_refuses(tmp_path: Path) -> None:
     assert done.returncode == 2, done
     assert "PREFECT_API_URL is set" in done.stdout + done.stderr
     assert not server_dir(tmp_path / "state").exists()
+
+
+def test_a_client_done_with_it_stops_it_only_when_no_other_client_holds_a_lease(
+    tmp_path: Path,
+) -> None:
+    """While another process holds a lease, `stop_server(only_if_unused=True)` leaves the server
+    running; once that process has exited, the same call stops it."""
+    config = _config(tmp_path, idle_timeout=600)
+    directory = server_dir(tmp_path / "state")
+    holder_code = (
+        "import sys, time; from rodrunner.config import get_config; "
+        "from rodrunner.localprefect import ensure_local_prefect; "
+        "print(ensure_local_prefect(get_config(sys.argv[1])).pid, flush=True); time.sleep(600)"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", holder_code, str(config)],
+        env=_env(tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        assert holder.stdout is not None
+        pid = next(int(line) for line in holder.stdout if line.strip().isdigit())
+        assert server_status(directory)["pid"] == pid
+        assert stop_server(directory, only_if_unused=True) is False
+        assert server_status(directory)["running"]
+        holder.kill()
+        holder.wait(30)
+        assert stop_server(directory, only_if_unused=True) is True
+        assert not server_status(directory)["running"]
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait(30)
+        if holder.stdout is not None:
+            holder.stdout.close()
+        stop_server(directory)
