@@ -205,11 +205,12 @@ def _spawn(directory: Path, idle_timeout: float) -> None:
         "--idle-timeout",
         str(idle_timeout),
     ]
-    # Not the caller's PREFECT_API_URL, nor its RODRUNNER_* settings (secrets among them).
+    # Not the caller's PREFECT_API_URL, systemd notification socket, nor its RODRUNNER_*
+    # settings (secrets among them).
     env = {
         k: v
         for k, v in os.environ.items()
-        if k != "PREFECT_API_URL" and not k.startswith("RODRUNNER_")
+        if k not in ("PREFECT_API_URL", "NOTIFY_SOCKET") and not k.startswith("RODRUNNER_")
     }
     # The launcher forks the server and returns at once: nothing here waits for it or owns it.
     done = subprocess.run(
