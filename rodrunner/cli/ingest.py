@@ -95,8 +95,18 @@ def _print_plan(console: Console, plan: IngestPlan, run_dir: Path) -> int:
 
 def _local_prefect(config: AppConfig, err: Console) -> None:
     """Record flow runs on the local Prefect server unless PREFECT_API_URL names one."""
-    from rodrunner.localprefect import ensure_local_prefect
+    from rodrunner.localprefect import ensure_local_prefect, server_dir, server_status
+    from rodrunner.localprefect.control import configured_api_url
 
+    directory = server_dir(config.daemon.state_dir)
+    local = config.prefect.local_server and not configured_api_url()
+    if local and not server_status(directory)["running"]:
+        err.print(
+            f"starting the local Prefect server in {directory} (once: later commands reuse it; "
+            "`rodrunner prefect-server stop` ends it)",
+            markup=False,
+            highlight=False,
+        )
     try:
         ensure_local_prefect(config)
     except RodrunnerError as exc:

@@ -13,6 +13,8 @@ import pytest
 
 from rodrunner.localprefect import server_dir, server_status, stop_server
 from rodrunner.localprefect.control import STATE_FILE
+from rodrunner.sandbox import SandboxInfo
+from rodrunner.simulate import simulate_run
 from tests.daemon_process import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(400)]
@@ -148,4 +150,42 @@ def test_a_client_done_with_it_stops_it_only_when_no_other_client_holds_a_lease(
             holder.wait(30)
         if holder.stdout is not None:
             holder.stdout.close()
+        stop_server(directory)
+
+
+def test_ingest_calls_share_one_server_which_keeps_the_record_of_each_run(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """Two `rodrunner ingest` calls without PREFECT_API_URL: the first starts the local server
+    (and says so), the second reuses it; both flow runs are recorded there, Completed."""
+    config = tmp_path / "config.yaml"
+    settings = {
+        "irods": {"host": irods_sandbox.host, "port": irods_sandbox.port},
+        "daemon": {"state_dir": str(tmp_path / "state")},
+    }
+    config.write_text(json.dumps(settings), encoding="utf-8")
+    env = {
+        **_env(tmp_path),
+        "RODRUNNER_IRODS__PASSWORD": irods_sandbox.password.get_secret_value(),
+    }
+    directory = server_dir(tmp_path / "state")
+    try:
+        said = []
+        for seed in (1, 2):
+            run = simulate_run(tmp_path / "roots", "novaseq", files=5, seed=seed)
+            done = subprocess.run(
+                [sys.executable, "-m", "rodrunner", "ingest", str(run), "--config", str(config)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                cwd=tmp_path,
+            )
+            assert done.returncode == 0, done.stderr
+            said.append("starting the local Prefect server" in done.stderr)
+        assert said == [True, False]
+        url = server_status(directory)["url"]
+        flow_runs = httpx.post(f"{url}/flow_runs/filter", json={}, timeout=30).json()
+        assert sorted(r["state_type"] for r in flow_runs) == ["COMPLETED", "COMPLETED"]
+    finally:
         stop_server(directory)
