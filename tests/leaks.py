@@ -5,7 +5,8 @@ test started, even through a command that exited since (a detached server, a gra
 stays a descendant of it instead of going to init. After each test, every descendant that was
 not there before it must exit within a grace period; one that does not is named, killed and
 fails the test. At the end of the session the same holds for what session- and module-scoped
-fixtures started. Zombies (exited, not yet reaped) do not count.
+fixtures started (a session fixture that restarts its process during a test says so with
+:func:`owned_by_session`). Zombies (exited, not yet reaped) do not count.
 """
 
 from __future__ import annotations
@@ -21,6 +22,15 @@ import pytest
 
 PR_SET_CHILD_SUBREAPER = 36
 GRACE_SECONDS = 15.0
+
+#: processes a session-scoped fixture (re)started during a test: not that test's leak
+_session_owned: set[int] = set()
+
+
+def owned_by_session(pid: int) -> None:
+    """Count ``pid`` (and its descendants) as a session fixture's, even when a test restarted
+    it: it is checked at the end of the session instead of after the test."""
+    _session_owned.add(pid)
 
 
 def become_subreaper() -> bool:
@@ -82,11 +92,16 @@ def describe(pid: int) -> str:
 def leftovers(before: set[int], grace: float = GRACE_SECONDS) -> dict[int, str]:
     """Descendants not in ``before`` still running after ``grace`` seconds, described."""
     deadline = time.monotonic() + grace
-    new = descendants() - before
+    new = descendants() - before - _session_resources()
     while new and time.monotonic() < deadline:
         time.sleep(0.1)
         new = {p for p in new if _running(p)}
     return {pid: describe(pid) for pid in sorted(new)}
+
+
+def _session_resources() -> set[int]:
+    alive = {pid for pid in _session_owned if _running(pid)}
+    return alive.union(*(descendants(pid) for pid in alive))
 
 
 def kill(pids: dict[int, str]) -> None:
@@ -117,6 +132,7 @@ def _no_process_left_by_the_session() -> Iterator[None]:
     """Session- and module-scoped fixtures stop what they started."""
     before = descendants()
     yield
+    _session_owned.clear()
     left = leftovers(before)
     if left:
         _fail("the test session's fixtures", left)

@@ -20,7 +20,29 @@ INNER = textwrap.dedent(
     import subprocess
     import sys
 
+    import pytest
+
+    from tests.leaks import owned_by_session
+
     SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
+
+
+    @pytest.fixture(scope="session")
+    def server():
+        """A session's process, which a test may restart."""
+        held = {"proc": subprocess.Popen(SLEEPER)}
+        owned_by_session(held["proc"].pid)
+        yield held
+        held["proc"].kill()
+        held["proc"].wait()
+
+
+    def test_restarts_the_session_server(server):
+        """Restarts the session fixture's process: not a leak of this test."""
+        server["proc"].kill()
+        server["proc"].wait()
+        server["proc"] = subprocess.Popen(SLEEPER)
+        owned_by_session(server["proc"].pid)
 
 
     def test_clean():
@@ -61,7 +83,8 @@ def _alive(pid: int) -> bool:
 
 @pytest.mark.timeout(180)
 def test_a_leaking_test_fails_and_its_processes_are_killed(tmp_path: Path) -> None:
-    """A leaked child and a detached grandchild each fail their test; clean tests pass."""
+    """A leaked child and a detached grandchild each fail their test; clean tests and a test
+    restarting a session fixture's process pass."""
     (tmp_path / "test_inner.py").write_text(INNER, encoding="utf-8")
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     pids = tmp_path / "pids"
@@ -80,6 +103,7 @@ def test_a_leaking_test_fails_and_its_processes_are_killed(tmp_path: Path) -> No
     assert done.returncode == 1, out
     assert "test_clean PASSED" in out, out
     assert "test_child_exits_within_the_grace PASSED" in out, out
+    assert "test_restarts_the_session_server PASSED" in out, out
     assert "ERROR at teardown of test_leaks_a_child" in out, out
     assert "ERROR at teardown of test_leaks_a_detached_grandchild" in out, out
     assert out.count("left 1 process(es) running") == 2, out
