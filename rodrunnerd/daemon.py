@@ -29,8 +29,7 @@ from typing import Any
 import structlog
 
 from rodrunner.config import AppConfig, get_config
-from rodrunner.errors import ConfigError, RodrunnerError
-from rodrunner.localprefect import LocalServer, ensure_local_prefect, stop_server
+from rodrunner.errors import ConfigError
 from rodrunnerd.errors import LedgerError
 from rodrunnerd.ledger import Ledger, RunRecord
 from rodrunnerd.observers import EventSink
@@ -127,7 +126,7 @@ class Daemon:
         self.metrics: _Metrics | None = None
         self.submitter: Submitter | None = None
         self.supervisor: Supervisor | None = None
-        self.prefect_server: LocalServer | None = None
+        self.prefect_dir: Path | None = None  # the local Prefect server's, when used
         self._incomplete: dict[str, set[str]] = {}
         self._rechecks: dict[str, _Pending] = {}
         self._problems: dict[str, str] = {}
@@ -196,20 +195,27 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None
-        if self.prefect_server is not None:  # it goes with the daemon unless still in use
-            stop_server(self.prefect_server.directory, only_if_unused=True)
+        if self.prefect_dir is not None:  # it goes with the daemon unless still in use
+            from rodrunner.localprefect import stop_server
+
+            stop_server(self.prefect_dir, only_if_unused=True)
         if self.ledger is not None:
             self.ledger.close()
         log.info("daemon.stopped")
 
     def _start_prefect(self) -> None:
         """Embedded flow runs are recorded on the local Prefect server unless one is set."""
+        from rodrunner.errors import RodrunnerError
+        from rodrunner.localprefect import ensure_local_prefect
+
         if self.config.daemon.submit != "embedded":
             return
         try:
-            self.prefect_server = ensure_local_prefect(self.config)
+            server = ensure_local_prefect(self.config)
         except RodrunnerError as exc:  # the flows fall back to Prefect's temporary server
             log.error("prefect.local_server_failed", error=str(exc))
+            return
+        self.prefect_dir = server.directory if server is not None else None
 
     def _recover(self) -> None:
         """Runs submitted or running when the daemon last stopped go back to ``queued``."""
