@@ -161,6 +161,9 @@ def _forget(config: AppConfig, run: str, out: IO[str]) -> int:
 
 def _retention(config: AppConfig, out: IO[str]) -> int:
     from rodrunnerd import retention
+    from rodrunnerd.logs import configure_logging
+
+    configure_logging(config.logging.format, "WARNING", stream=sys.stderr)  # stdout: the list
 
     state_dir = config.daemon.state_dir
     if not (state_dir / LEDGER_FILE).exists():

@@ -146,6 +146,7 @@ class Daemon:
         self.ready = threading.Event()
         self._retention_worker: threading.Thread | None = None
         self._next_retention = 0.0
+        self.retention_now = threading.Event()  # a pass at the next step, due or not
 
     # -- start and stop -------------------------------------------------------------------
 
@@ -538,8 +539,9 @@ class Daemon:
             return
         if self._retention_worker is not None and self._retention_worker.is_alive():
             return
-        if time.monotonic() < self._next_retention:
+        if time.monotonic() < self._next_retention and not self.retention_now.is_set():
             return
+        self.retention_now.clear()
         self._next_retention = time.monotonic() + settings.interval
         self._retention_worker = threading.Thread(
             target=self.retention_pass, name="rodrunnerd-retention", daemon=True
