@@ -23,6 +23,7 @@ from rodrunner.stored_run import resolve, verify_run
 from rodrunnerd import retention
 from rodrunnerd.cli import main
 from rodrunnerd.daemon import Daemon
+from rodrunnerd.errors import LedgerError
 from rodrunnerd.ledger import Ledger
 from rodrunnerd.metrics import Metrics
 from rodrunnerd.sdnotify import Notifier
@@ -201,6 +202,7 @@ def test_dry_run_changes_nothing_and_move_puts_the_folder_into_move_to(
     assert all(e["dry_run"] for e in events(logs, "run.deletable"))
     assert events(logs, "run.released") == []
 
+    capsys.readouterr()
     assert main(["retention", "--dry-run", "--config", str(path)]) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("retention.action: move (dry run); 1 of 2 ingested")
@@ -266,3 +268,16 @@ def test_recovery_finishes_or_rolls_back_an_interrupted_release(
     assert not grave.exists()
     assert still.is_dir()
     assert (outside / "precious" / "data").read_text() == "keep me"
+
+
+def test_a_released_run_goes_back_to_queued_only_by_an_operator(tmp_path: Path) -> None:
+    """released allows no transition of the daemon's (queued is refused), `retry` queues it."""
+    with Ledger.open(tmp_path) as ledger:
+        run = str(tmp_path / "RUN")
+        ledger.observe(run, "RUN", "miseq")
+        for to in (RunState.QUEUED, RunState.SUBMITTED, RunState.INGESTED, RunState.RELEASING):
+            ledger.transition(run, to)
+        ledger.transition(run, RunState.RELEASED, error="deleted: all conditions held")
+        with pytest.raises(LedgerError, match="released"):
+            ledger.transition(run, RunState.QUEUED)
+        assert ledger.retry(run).state is RunState.QUEUED
