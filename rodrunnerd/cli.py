@@ -49,7 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="a JSON list of objects")
     retry = commands.add_parser(
-        "retry", parents=[common], help="queue a failed, ingested or skipped run again"
+        "retry",
+        parents=[common],
+        help="queue a failed, ingested, skipped, conflict or released run again",
     )
     retry.add_argument("run", metavar="RUN", help="run folder or run id")
     forget = commands.add_parser("forget", parents=[common], help="drop a run from the ledger")
