@@ -163,15 +163,16 @@ Pause = Callable[[str], None]
 def release(
     config: AppConfig, ledger: Ledger, record: RunRecord, *, pause: Pause | None = None
 ) -> bool:
-    """Re-check the gate, then move or delete ``record``'s folder; True when released."""
+    """Refuse a symlink or a path outside the roots, re-check the gate, then move or delete
+    ``record``'s folder; True when released."""
     runlog = log.bind(run_id=shown(record.run_id), run_dir=shown(record.run_dir))
-    fresh = judge(config, record)
-    if not fresh.deletable:
-        runlog.info("run.release_skipped", reason=fresh.why)
-        return False
     refused = _confined(config, record.run_dir)
     if refused is not None:
         runlog.warning("run.release_refused", reason=refused)
+        return False
+    fresh = judge(config, record)
+    if not fresh.deletable:
+        runlog.info("run.release_skipped", reason=fresh.why)
         return False
     how = _describe(config, record.run_dir)
     why = fresh.why

@@ -281,3 +281,28 @@ def test_a_released_run_goes_back_to_queued_only_by_an_operator(tmp_path: Path) 
         with pytest.raises(LedgerError, match="released"):
             ledger.transition(run, RunState.QUEUED)
         assert ledger.retry(run).state is RunState.QUEUED
+
+
+def test_a_run_folder_that_is_a_symlink_is_never_released(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """A symlink at the run folder's place (to a folder elsewhere) is refused before anything
+    else: the target keeps its files, the link stays, the run stays ingested."""
+    config = get_config(write_config(tmp_path, irods_sandbox, action="delete"))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data").write_text("keep me")
+    link = tmp_path / "share" / "miseq" / "RUN"
+    link.symlink_to(elsewhere)
+    with Ledger.open(Path(config.daemon.state_dir)) as ledger:
+        ledger.observe(str(link), "RUN", "miseq")
+        for to in (RunState.QUEUED, RunState.SUBMITTED, RunState.INGESTED):
+            record = ledger.transition(str(link), to)
+        with capture_logs() as logs:
+            assert not retention.release(config, ledger, record)
+        assert ledger.get(str(link)).state is RunState.INGESTED  # type: ignore[union-attr]
+    assert [e["reason"] for e in events(logs, "run.release_refused")] == [
+        f"{link} is a symlink; retention never follows one"
+    ]
+    assert link.is_symlink()
+    assert (elsewhere / "data").read_text() == "keep me"
