@@ -21,6 +21,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -154,23 +155,48 @@ class APIConfig(_Section):
 
 
 class RetentionConfig(_Section):
-    """When a run folder may leave the share: the conditions of ``rodrunner deletable``."""
+    """When a run folder may leave the share (the conditions of ``rodrunner deletable``) and
+    what the daemon then does with it: ``none`` (nothing, the default), ``move`` (into
+    ``move_to``) or ``delete``; ``dry_run`` only logs what it would do."""
 
-    action: Literal["none"] = "none"
+    action: Literal["none", "move", "delete"] = "none"
+    dry_run: bool = False
     min_replicas: int = Field(1, ge=1)
     keep_days: float = Field(7.0, ge=0)
     verify_within: float = Field(7.0, gt=0)  # days
     move_to: Path | None = None
+    interval: float = Field(3600.0, gt=0)  # seconds between two retention passes
+    max_per_pass: int = Field(10, ge=1)  # folders released at most per pass
 
     @field_validator("action", mode="before")
     @classmethod
-    def _only_none(cls, value: Any) -> Any:
-        if value not in (None, "none"):
-            raise ValueError(
-                "only 'none' is available in this version (the daemon never moves or deletes "
-                "run folders); use `rodrunner deletable RUN_DIR` to see which may go"
+    def _none_when_null(cls, value: Any) -> Any:
+        return "none" if value is None else value
+
+
+def _retention_problem(config: AppConfig) -> str | None:
+    """Why ``retention`` cannot work with these roots (``move`` needs ``move_to`` outside
+    every sequencer root), else None."""
+    retention = config.retention
+    if retention.action != "move":
+        return None
+    if retention.move_to is None:
+        return (
+            "retention.action is 'move' but retention.move_to is not set; set retention.move_to "
+            "to a directory outside every sequencer root (on the same filesystem), or use "
+            "action 'none' or 'delete'"
+        )
+    target = os.path.realpath(retention.move_to)
+    seq = config.sequencer
+    roots = [seq.base_dir] + [seq.root_for(name) for name in seq.types]
+    for root in roots:
+        real = os.path.realpath(root)
+        if os.path.commonpath([target, real]) in (real, target):
+            return (
+                f"retention.move_to '{retention.move_to}' overlaps the sequencer root '{root}'; "
+                "set retention.move_to to a directory outside every sequencer root"
             )
-        return "none"
+    return None
 
 
 class AppConfig(BaseSettings):
@@ -204,6 +230,13 @@ class AppConfig(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Environment beats the file; the file arrives as init kwargs.
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _retention_fits_the_roots(self) -> AppConfig:
+        problem = _retention_problem(self)
+        if problem is not None:
+            raise ValueError(problem)
+        return self
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain data, secrets shown as ``**********``."""
@@ -296,6 +329,9 @@ def format_validation_error(
                 f"environment variable {variable} (configuration key '{key}') has value "
                 f"{shown!r}: {err['msg']}; fix it or unset it"
             )
+        elif not err["loc"]:  # a rule across sections: its message names the keys
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"configuration{where}: {message}")
         elif err["type"] == "extra_forbidden":
             lines.append(
                 f"unknown configuration key '{key}'{where}; remove it or check its spelling "

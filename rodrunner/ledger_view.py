@@ -42,9 +42,11 @@ STATES = (
     "skipped",
     "incomplete",
     "conflict",
+    "releasing",
+    "released",
 )
 """The daemon's run states (``rodrunnerd.states.RunState``), in life order."""
-RETRYABLE = frozenset({"failed", "ingested", "skipped", "conflict"})
+RETRYABLE = frozenset({"failed", "ingested", "skipped", "conflict", "released"})
 """States an operator may send back to ``queued`` (``rodrunnerd.states.RETRYABLE_BY_OPERATOR``)."""
 BUSY_TIMEOUT = 10.0
 

@@ -49,11 +49,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.add_argument("--json", action="store_true", help="a JSON list of objects")
     retry = commands.add_parser(
-        "retry", parents=[common], help="queue a failed, ingested or skipped run again"
+        "retry",
+        parents=[common],
+        help="queue a failed, ingested, skipped, conflict or released run again",
     )
     retry.add_argument("run", metavar="RUN", help="run folder or run id")
     forget = commands.add_parser("forget", parents=[common], help="drop a run from the ledger")
     forget.add_argument("run", metavar="RUN", help="run folder or run id")
+    keep = commands.add_parser(
+        "retention",
+        parents=[common],
+        help="list which ingested run folders retention would release and why the rest stay",
+    )
+    keep.add_argument(
+        "--dry-run",
+        action="store_true",
+        required=True,
+        help="only report (the one mode: the daemon itself acts)",
+    )
     return parser
 
 
@@ -148,6 +161,30 @@ def _forget(config: AppConfig, run: str, out: IO[str]) -> int:
     return EXIT_OK
 
 
+def _retention(config: AppConfig, out: IO[str]) -> int:
+    from rodrunnerd import retention
+    from rodrunnerd.logs import configure_logging
+
+    configure_logging(config.logging.format, "WARNING", stream=sys.stderr)  # stdout: the list
+
+    state_dir = config.daemon.state_dir
+    if not (state_dir / LEDGER_FILE).exists():
+        print(f"no runs: no ledger in '{state_dir}' yet", file=out)
+        return EXIT_OK
+    with Ledger.open(state_dir, create=False) as ledger:
+        report = retention.run_pass(config, ledger, dry_run=True)
+    settings = config.retention
+    mode = "dry run" if settings.dry_run else "acts"
+    print(
+        f"retention.action: {settings.action} ({mode}); {len(report.deletable)} of "
+        f"{len(report.judged)} ingested run(s) deletable, {report.reclaimable} bytes",
+        file=out,
+    )
+    for line in retention.lines(report, config):
+        print(line, file=out)
+    return EXIT_OK
+
+
 def _run_daemon(config: AppConfig) -> int:
     from rodrunnerd.logs import configure_logging
 
@@ -186,6 +223,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _retry(config, args.run, out)
         if args.command == "forget":
             return _forget(config, args.run, out)
+        if args.command == "retention":
+            return _retention(config, out)
         return _run_daemon(config)
     except ConfigError as exc:
         print(f"rodrunnerd: {exc}", file=sys.stderr)

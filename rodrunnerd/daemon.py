@@ -11,7 +11,10 @@ Stop (SIGTERM/SIGINT): ``STOPPING=1``, observers off (no new intake), running in
 ledger close and the lock is let go. SIGHUP reloads the configuration, adding and removing
 roots without a restart.
 
-The daemon never writes into the share: it only reads it.
+The daemon never writes into the share: it only reads it, unless ``retention.action`` is
+``move`` or ``delete`` (and ``retention.dry_run`` is off): then, every ``retention.interval``,
+after the ingest work, a worker thread moves or deletes ingested folders that pass the
+safe-to-delete gate (:mod:`rodrunnerd.retention`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import structlog
 from rodrunner.config import AppConfig, get_config
 from rodrunner.errors import ConfigError
 from rodrunner.names import shown
+from rodrunnerd import retention
 from rodrunnerd.errors import LedgerError, LedgerLockedError
 from rodrunnerd.ledger import Ledger, RunRecord
 from rodrunnerd.lock import StateLock
@@ -141,6 +145,9 @@ class Daemon:
         self._last_watchdog = 0.0
         self._last_status = ""
         self.ready = threading.Event()
+        self._retention_worker: threading.Thread | None = None
+        self._next_retention = 0.0
+        self.retention_now = threading.Event()  # a pass at the next step, due or not
 
     # -- start and stop -------------------------------------------------------------------
 
@@ -167,6 +174,7 @@ class Daemon:
         self.lock = StateLock.acquire(state_dir)  # one daemon per ledger, before recovery
         self.ledger = Ledger.open(state_dir)
         self._recover()
+        retention.recover(self.config, self.ledger)  # finish or roll back interrupted releases
         self.metrics = _Metrics(self.config)
         self._start_prefect()
         self.submitter = self._make_submitter()
@@ -198,6 +206,9 @@ class Daemon:
             self._apply_outcomes()
             if left:
                 log.warning("daemon.unfinished", runs=sorted(left), resume="next start")
+        worker = self._retention_worker
+        if worker is not None:
+            worker.join()  # it stops between two folders (the stop event)
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None
@@ -264,6 +275,7 @@ class Daemon:
         self._apply_outcomes()
         self._retry_failed(now)
         self._submit_queued()
+        self._retention_tick()
         self._report()
 
     def _handle_events(self, now: float) -> None:
@@ -369,6 +381,9 @@ class Daemon:
         else:
             incomplete.discard(run_dir)
         rec = self.ledger.get(run_dir)
+        if rec is not None and rec.state in (RunState.RELEASED, RunState.RELEASING):
+            # Released (or being released): never ingested again unless an operator says so.
+            return was_incomplete != (run_dir in incomplete)
         sequencer_type = entry.sequencer_type or obs.spec.sequencer_type
         if rec is None:
             rec = self.ledger.observe(run_dir, entry.run_id, sequencer_type)
@@ -534,6 +549,42 @@ class Daemon:
         )
         if self.metrics is not None:
             self.metrics.call("ingest_finished", rec.sequencer_type, False, outcome.result)
+
+    # -- retention --------------------------------------------------------------------------
+
+    def _retention_tick(self) -> None:
+        """Start a retention pass in a worker when one is due and none is running."""
+        settings = self.config.retention
+        if settings.action == "none" or self.stop_event.is_set():
+            return
+        if self._retention_worker is not None and self._retention_worker.is_alive():
+            return
+        if time.monotonic() < self._next_retention and not self.retention_now.is_set():
+            return
+        self.retention_now.clear()
+        self._next_retention = time.monotonic() + settings.interval
+        self._retention_worker = threading.Thread(
+            target=self.retention_pass, name="rodrunnerd-retention", daemon=True
+        )
+        self._retention_worker.start()
+
+    def retention_pass(self) -> retention.PassReport | None:
+        """One retention pass (the worker's body; tests call it too)."""
+        assert self.ledger is not None
+        config = self.config
+        try:
+            report = retention.run_pass(config, self.ledger, stop=self.stop_event)
+        except Exception as exc:  # never let retention stop the daemon
+            log.error("retention.failed", error=str(exc))
+            return None
+        log.info("retention.pass", dry_run=config.retention.dry_run, **retention.summary(report))
+        if self.metrics is not None:
+            self.metrics.call(
+                "retention_pass", len(report.deletable), report.reclaimable, config.retention.action
+            )
+            for _run in report.released:
+                self.metrics.call("released", config.retention.action)
+        return report
 
     # -- status, health, reload -------------------------------------------------------------
 

@@ -518,7 +518,8 @@ class Ledger:
         return [(row[0], row[1], row[2], _py(row[3])) for row in rows]
 
     def retry(self, run: str) -> RunRecord:
-        """Operator: put a failed, ingested or skipped run back to ``queued``, attempts reset.
+        """Operator: put a failed, ingested, skipped, conflict or released run back to
+        ``queued``, attempts reset.
 
         Raises :class:`UnknownRunError`, or :class:`IllegalTransitionError` for a run the
         daemon is already working on.

@@ -1,7 +1,8 @@
 """Prometheus metrics of the daemon, served at ``daemon.metrics`` (``host:port``; off when unset).
 
 The daemon's loop calls the small API of :class:`Metrics` (``detected``, ``submitted``,
-``ingest_finished``, ``scan_completed``, ``observer_restarted``, ``set_run_counts``); the
+``ingest_finished``, ``scan_completed``, ``observer_restarted``, ``set_run_counts``,
+``retention_pass``, ``released``); the
 registry is private to each instance so tests and reloads never collide. Names::
 
     rodrunner_runs{state}                          gauge: runs in the ledger by state
@@ -14,6 +15,10 @@ registry is private to each instance so tests and reloads never collide. Names::
     rodrunner_last_good_scan_timestamp_seconds     gauge: when the last complete scan ended
     rodrunner_scan_duration_seconds                gauge: how long that scan took
     rodrunner_observer_restarts_total{sequencer_type} counter
+    rodrunner_runs_deletable                       gauge: ingested runs passing the gate (last
+                                                   retention pass)
+    rodrunner_bytes_reclaimable                    gauge: bytes those runs' folders hold
+    rodrunner_runs_released_total{action}          counter: action = move | delete
 """
 
 from __future__ import annotations
@@ -90,6 +95,19 @@ class Metrics:
             "rodrunner_observer_restarts", "Observers rebuilt after dying", ["sequencer_type"],
             registry=r,
         )  # fmt: skip
+        self.runs_deletable = Gauge(
+            "rodrunner_runs_deletable",
+            "Ingested runs that passed the safe-to-delete gate in the last retention pass",
+            registry=r,
+        )
+        self.bytes_reclaimable = Gauge(
+            "rodrunner_bytes_reclaimable",
+            "Bytes the run folders that passed the gate hold (per their stored manifests)",
+            registry=r,
+        )
+        self.runs_released = Counter(
+            "rodrunner_runs_released", "Run folders released by retention", ["action"], registry=r
+        )
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self.address: tuple[str, int] | None = None
@@ -178,6 +196,15 @@ class Metrics:
         for state in RunState:
             value = counts.get(state, counts.get(state.value, 0))  # type: ignore[call-overload]
             self.runs.labels(state.value).set(value)
+
+    def retention_pass(self, deletable: int, reclaimable: int, action: str | None = None) -> None:
+        """A retention pass judged the ingested runs: how many may go, how many bytes."""
+        self.runs_deletable.set(deletable)
+        self.bytes_reclaimable.set(reclaimable)
+
+    def released(self, action: str) -> None:
+        """Retention moved or deleted a run folder."""
+        self.runs_released.labels(action).inc()
 
 
 def _number(value: Any) -> float | None:

@@ -10,6 +10,13 @@
 
 A run whose collection another run folder owns (the same run id) ends ``conflict`` and waits
 for an operator (``rodrunner ingest RUN --replace|--suffix``, then ``rodrunnerd retry RUN``).
+With ``retention.action`` ``move`` or ``delete`` an ``ingested`` run that passes the
+safe-to-delete gate goes ``releasing`` (the intent, written before the folder is touched) and
+then ``released`` (the folder moved to ``retention.move_to`` or deleted); a daemon killed in
+between finishes or rolls back the release at its next start (``releasing`` goes to
+``released`` or back to ``ingested``). A ``released`` run is never ingested again, even if a
+folder of the same name reappears or a trigger file is dropped into it: only an operator's
+``rodrunnerd retry RUN`` (or ``forget``) sends it back.
 A run that is submitted or running when the daemon stops goes back to ``queued`` at the next
 start (the flow resumes what is already in iRODS). ``failed`` is retried until
 ``daemon.max_attempts``, then kept for an operator (``rodrunnerd retry RUN``).
@@ -36,6 +43,10 @@ class RunState(StrEnum):
     INCOMPLETE = "incomplete"
     CONFLICT = "conflict"
     """Another run folder owns the run's iRODS collection; held for an operator."""
+    RELEASING = "releasing"
+    """Retention decided to move or delete the folder; the folder may still be there."""
+    RELEASED = "released"
+    """Retention moved or deleted the folder; never ingested again unless an operator says."""
 
 
 _S = RunState
@@ -49,11 +60,13 @@ ALLOWED_TRANSITIONS: Mapping[RunState, frozenset[RunState]] = MappingProxyType(
             {_S.RUNNING, _S.INGESTED, _S.FAILED, _S.QUEUED, _S.SKIPPED, _S.CONFLICT}
         ),
         _S.RUNNING: frozenset({_S.INGESTED, _S.FAILED, _S.QUEUED, _S.CONFLICT}),
-        _S.INGESTED: frozenset({_S.QUEUED, _S.SKIPPED}),
+        _S.INGESTED: frozenset({_S.QUEUED, _S.SKIPPED, _S.RELEASING}),
         _S.FAILED: frozenset({_S.QUEUED, _S.SKIPPED, _S.FAILED}),
         _S.SKIPPED: frozenset({_S.SEEN, _S.SETTLING, _S.QUEUED}),
         _S.INCOMPLETE: frozenset({_S.SEEN, _S.SETTLING, _S.QUEUED, _S.SKIPPED}),
         _S.CONFLICT: frozenset({_S.QUEUED, _S.SKIPPED}),
+        _S.RELEASING: frozenset({_S.RELEASED, _S.INGESTED}),
+        _S.RELEASED: frozenset(),  # only ``rodrunnerd retry`` (an operator) moves it on
     }
 )
 """Allowed ``from -> {to}``; anything else raises :class:`IllegalTransitionError`."""
@@ -62,7 +75,7 @@ IN_FLIGHT: frozenset[RunState] = frozenset({_S.QUEUED, _S.SUBMITTED, _S.RUNNING}
 """States in which the daemon owns the run: a new observation changes nothing."""
 
 RETRYABLE_BY_OPERATOR: frozenset[RunState] = frozenset(
-    {_S.FAILED, _S.INGESTED, _S.SKIPPED, _S.CONFLICT}
+    {_S.FAILED, _S.INGESTED, _S.SKIPPED, _S.CONFLICT, _S.RELEASED}
 )
 """States ``rodrunnerd retry`` moves back to ``queued``."""
 

@@ -130,8 +130,10 @@ def test_good_replicas_in_an_md5_zone_count_those_with_the_manifests_md5() -> No
     assert good_replicas(MANIFEST, catalog) == {"x": 0}
 
 
-def test_retention_action_other_than_none_is_refused_with_the_fix() -> None:
-    """Only 'none' exists: 'delete' names the command that shows what may go."""
-    with pytest.raises(ValueError, match="rodrunner deletable"):
-        RetentionConfig(action="delete")  # type: ignore[arg-type]
+def test_retention_actions_are_none_move_delete_and_none_is_the_default() -> None:
+    """'none' by default (null too), 'move' and 'delete' accepted, anything else refused."""
     assert RetentionConfig().action == "none"
+    assert RetentionConfig(action=None).action == "none"  # type: ignore[arg-type]
+    assert RetentionConfig(action="delete").action == "delete"
+    with pytest.raises(ValueError, match="'none', 'move' or 'delete'"):
+        RetentionConfig(action="purge")  # type: ignore[arg-type]
