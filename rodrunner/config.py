@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from rodrunner.errors import ConfigError
@@ -36,7 +44,13 @@ class IRODSConfig(_Section):
     env_file: Path | None = None
     sandbox: Path | None = None
     collection_template: str = DEFAULT_COLLECTION_TEMPLATE
-    default_resource: str | None = None
+    # Where puts go (destRescName); the env file's irods_default_resource when unset.
+    # ``default_resource`` is the older name of the same key.
+    resource: str | None = Field(
+        None, validation_alias=AliasChoices("resource", "default_resource")
+    )
+    min_replicas: int = Field(1, ge=1)
+    replica_wait: float = Field(600.0, ge=0)  # seconds
     transfer_threads: int = Field(4, ge=1, le=64)
     connection_timeout: float = Field(120.0, gt=0)
     avu_prefix: str = ""
@@ -154,6 +168,14 @@ class RetentionConfig(_Section):
         return "none"
 
 
+class AuditConfig(_Section):
+    """The "Audit Ingested Runs" flow: which stored runs it re-verifies, and how."""
+
+    max_age: float | None = Field(3.0, gt=0)  # days since rodrunner::verified_at; null: all
+    deep: bool = True
+    limit: int | None = Field(None, ge=1)  # most runs per audit; null: no limit
+
+
 class AppConfig(BaseSettings):
     """The whole configuration."""
 
@@ -171,6 +193,7 @@ class AppConfig(BaseSettings):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     api: APIConfig = Field(default_factory=APIConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @classmethod

@@ -19,7 +19,8 @@ do by the branch, never by the message::
     │       └── NameClashError       an object or collection is in the way
     ├── IngestError                  an ingest could not finish
     │   ├── IngestVerificationError  a stored object differs from the local file
-    │   └── ManifestError            a stored run manifest cannot be read
+    │   ├── ManifestError            a stored run manifest cannot be read
+    │   └── ReplicaShortfallError    objects lack irods.min_replicas good replicas in time
     ├── LedgerViewError              the daemon's ledger cannot be read or changed
     │   ├── LedgerUnavailableError   no ledger there (the daemon never ran) or unreadable
     │   └── RunConflictError         a run id names several folders, or the run is busy
@@ -121,6 +122,10 @@ class IngestVerificationError(IngestError):
 
 class ManifestError(IngestError):
     """A stored run manifest (``rodrunner.manifest.json``) cannot be read."""
+
+
+class ReplicaShortfallError(IngestError):
+    """Objects still lack ``irods.min_replicas`` good replicas after ``irods.replica_wait``."""
 
 
 class LedgerViewError(RodrunnerError):

@@ -1,11 +1,13 @@
-"""Tell people about ingests through apprise (mail, chat, ...).
+"""Tell people about ingests and audits through apprise (mail, chat, ...).
 
 A failed ingest is announced when ``notifications.on_failure`` is set (the default), a
 successful one when ``notifications.on_success`` is set; a run skipped because iRODS already
 holds it is not news and never announced. The message names the run, the
 cause and the iRODS path; every configured secret is scrubbed from it before it leaves.
 Sending never raises: a notification that cannot be delivered is logged as
-``notify.failed`` and the ingest's outcome stands.
+``notify.failed`` and the ingest's outcome stands. An audit that finds runs not whole is
+announced under ``on_failure`` with every failing run and its problems, a clean one under
+``on_success``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,13 @@ import apprise
 import structlog
 from pydantic import SecretStr
 
+from rodrunner.audit import AuditSummary
 from rodrunner.config import AppConfig
 
 log = structlog.get_logger()
 
 REDACTED = "**********"
+AUDIT_PROBLEMS_SHOWN = 10
 
 
 def _secrets(config: AppConfig) -> list[str]:
@@ -89,8 +93,54 @@ def notify_ingest(summary: Mapping[str, Any], config: AppConfig) -> bool:
     success = bool(summary.get("success"))
     if not should_notify(config, success, summary.get("status")):
         return False
-    secrets = _secrets(config)
     title, body = format_message(summary)
+    return _deliver(config, title, body, success=success, run_id=summary.get("run_id"))
+
+
+def format_audit_message(summary: AuditSummary) -> tuple[str, str]:
+    """The (title, body) announcing an audit: every failing run with its problems."""
+    kind = "deep" if summary.deep else "catalog"
+    if summary.ok:
+        title = f"rodrunner: audit of {summary.checked} run(s) found nothing wrong"
+    else:
+        title = f"rodrunner: audit found {summary.failing} run(s) NOT WHOLE"
+    lines = [
+        f"Collections below: {summary.root}",
+        f"Verification: {kind}",
+        f"Runs checked: {summary.checked} of {summary.complete} complete",
+        f"Runs failing: {summary.failing}  Problems: {summary.problems}",
+    ]
+    shown = 0
+    for run in summary.runs:
+        if run.ok:
+            continue
+        lines.append("")
+        lines.append(f"{run.collection}:")
+        for problem in run.problems[:AUDIT_PROBLEMS_SHOWN]:
+            lines.append(f"  {problem}")
+        if len(run.problems) > AUDIT_PROBLEMS_SHOWN:
+            lines.append(f"  (and {len(run.problems) - AUDIT_PROBLEMS_SHOWN} more)")
+        shown += 1
+    if shown:
+        lines.append("")
+        lines.append("Check each with `rodrunner verify COLLECTION --deep`.")
+    return title, "\n".join(lines)
+
+
+def notify_audit(summary: AuditSummary, config: AppConfig) -> bool:
+    """Announce an audit if configured (drift under ``on_failure``, a clean audit under
+    ``on_success``); returns whether a message was delivered."""
+    if not config.notifications.urls:
+        return False
+    if not (config.notifications.on_success if summary.ok else config.notifications.on_failure):
+        return False
+    title, body = format_audit_message(summary)
+    return _deliver(config, title, body, success=summary.ok, audit=True)
+
+
+def _deliver(config: AppConfig, title: str, body: str, *, success: bool, **fields: Any) -> bool:
+    """Send (title, body), secrets scrubbed, to every configured URL; never raises."""
+    secrets = _secrets(config)
     title, body = scrub(title, secrets), scrub(body, secrets)
     sender = apprise.Apprise()
     for index, url in enumerate(config.notifications.urls):
@@ -110,11 +160,11 @@ def notify_ingest(summary: Mapping[str, Any], config: AppConfig) -> bool:
                 notify_type=apprise.NotifyType.SUCCESS if success else apprise.NotifyType.FAILURE,
             )
         )
-    except Exception as exc:  # apprise plugins may raise anything; never fail the ingest
-        log.warning("notify.failed", run_id=summary.get("run_id"), error=type(exc).__name__)
+    except Exception as exc:  # apprise plugins may raise anything; never fail the caller
+        log.warning("notify.failed", error=type(exc).__name__, **fields)
         return False
     if delivered:
-        log.info("notify.sent", run_id=summary.get("run_id"), success=success)
+        log.info("notify.sent", success=success, **fields)
     else:
-        log.warning("notify.failed", run_id=summary.get("run_id"), error="not delivered")
+        log.warning("notify.failed", error="not delivered", **fields)
     return delivered

@@ -1,9 +1,10 @@
 """The ingest flows.
 
 ``ingest_run`` ("Ingest Run") is the unit the daemon submits: parse → plan →
-``rodrunner::status=ingesting`` → upload → verify → manifest → run AVUs → status AVUs →
-``rodrunner::status=complete`` last. ``ingest_sequencer_runs`` and
-``ingest_all_sequencer_runs`` find complete runs under the sequencer roots and ingest each.
+``rodrunner::status=ingesting`` → upload → verify → manifest → (``irods.min_replicas`` good
+replicas of every object) → run AVUs → status AVUs → ``rodrunner::status=complete`` last.
+``ingest_sequencer_runs`` and ``ingest_all_sequencer_runs`` find complete runs under the
+sequencer roots and ingest each.
 
 Every flow returns small plain dicts; a failed ingest ends its flow run in the Failed state
 with the summary as its data (``state.result(raise_on_failure=False)``).
@@ -38,6 +39,7 @@ from rodrunner.profiles import PROFILES, get_profile
 from rodrunner.tasks.filesystem import find_sequencer_runs_task
 from rodrunner.tasks.irods import (
     already_ingested,
+    ensure_replicas,
     mark_ingesting,
     read_ingest_state,
     tag_run,
@@ -103,6 +105,8 @@ def _ingest(
     force: bool,
     threads: int,
     log: Any,
+    min_replicas: int = 1,
+    replica_wait: float = 0.0,
 ) -> dict[str, Any]:
     """The steps after planning; raises a RodrunnerError on failure."""
     listing = walk_tree(run_dir, include=plan.include, exclude=plan.exclude)
@@ -151,6 +155,9 @@ def _ingest(
         verification = verify_run(client, plan.collection, sizes, report.checksums)
         manifest = build_manifest(plan.run_id, sizes, report.checksums)
         write_manifest(client, plan.collection, manifest)
+        ensure_replicas(
+            client, plan.collection, sizes, report.checksums, manifest, min_replicas, replica_wait
+        )
         tag_run(client, plan, manifest)
     except RodrunnerError as exc:
         raise _FailedWith(exc, sent) from exc
@@ -240,6 +247,8 @@ def ingest_run(
                     force=force,
                     threads=cfg.irods.transfer_threads,
                     log=log,
+                    min_replicas=cfg.irods.min_replicas,
+                    replica_wait=cfg.irods.replica_wait,
                 )
             )
         summary["success"] = True

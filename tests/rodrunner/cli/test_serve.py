@@ -22,7 +22,7 @@ from rodrunner.simulate import simulate_run
 
 
 def test_deployment_names_are_stable() -> None:
-    """Four deployments with fixed names; Ingest Run's matches daemon.deployment's default."""
+    """Five deployments with fixed names; Ingest Run's matches daemon.deployment's default."""
     deployments = build_deployments("*/30 * * * *")
     names = {d.flow_name: d.name for d in deployments}
     assert names == DEPLOYMENT_NAMES
@@ -34,6 +34,16 @@ def test_deployment_names_are_stable() -> None:
         d.entrypoint and d.entrypoint.startswith("rodrunner.workflows.") for d in deployments
     )
     assert all("password" not in str(d.parameters) for d in deployments)
+
+
+def test_audit_cron_schedules_the_audit_flow(capsys: pytest.CaptureFixture[str]) -> None:
+    """--audit-cron schedules Audit Ingested Runs only; a wrong one exits 2 naming it."""
+    deployments = build_deployments(None, "0 3 * * *")
+    scheduled = [d.flow_name for d in deployments if d.schedules]
+    assert scheduled == ["Audit Ingested Runs"]
+    assert main(["serve", "--audit-cron", "nightly"]) == 2
+    err = capsys.readouterr().err
+    assert "--audit-cron 'nightly'" in err
 
 
 def test_bad_cron_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
