@@ -12,13 +12,16 @@ import pytest
 import structlog
 import structlog.testing
 import yaml
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+from prefect.client.schemas.sorting import ArtifactSort
 
 from rodrunner.config import get_config
 from rodrunner.irods.client import iRODSClient
 from rodrunner.plan import VERIFIED_AT_ATTR, VERIFY_FAILED_AT_ATTR
 from rodrunner.sandbox import SandboxInfo, run_sandbox
 from rodrunner.simulate import simulate_run
-from rodrunner.workflows.audit import audit_ingested_runs, run_audit
+from rodrunner.workflows.audit import ARTIFACT_KEY, audit_ingested_runs, run_audit
 from rodrunner.workflows.ingest import ingest_run
 from tests.rodrunner.cli.test_verify import a_data_file, vault_file
 from tests.rodrunner.test_notify import smtp_server
@@ -85,6 +88,19 @@ def test_a_whole_run_passes_and_gets_verified_at(tmp_path: Path, sandbox: Sandbo
     assert result["collection"] == collection
     assert result["ok"]
     assert attrs(config, collection)[VERIFIED_AT_ATTR] == result["verified_at"]
+    assert collection in artifact_text(ARTIFACT_KEY)
+
+
+def artifact_text(key: str) -> str:
+    """The data of the latest artifact with ``key``, from the harness's API."""
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
+            sort=ArtifactSort.CREATED_DESC,
+            limit=1,
+        )
+    assert found, f"no artifact {key}"
+    return str(found[0].data)
 
 
 def test_a_corrupted_vault_object_is_reported_mailed_and_not_verified(
