@@ -94,7 +94,7 @@ def notify_ingest(summary: Mapping[str, Any], config: AppConfig) -> bool:
     if not should_notify(config, success, summary.get("status")):
         return False
     title, body = format_message(summary)
-    return _deliver(config, title, body, success=success, run_id=summary.get("run_id"))
+    return _send(config, title, body, success=success, run_id=summary.get("run_id"))
 
 
 def format_audit_message(summary: AuditSummary) -> tuple[str, str]:
@@ -135,11 +135,11 @@ def notify_audit(summary: AuditSummary, config: AppConfig) -> bool:
     if not (config.notifications.on_success if summary.ok else config.notifications.on_failure):
         return False
     title, body = format_audit_message(summary)
-    return _deliver(config, title, body, success=summary.ok, audit=True)
+    return _send(config, title, body, success=summary.ok, audit=True)
 
 
-def _deliver(config: AppConfig, title: str, body: str, *, success: bool, **fields: Any) -> bool:
-    """Send (title, body), secrets scrubbed, to every configured URL; never raises."""
+def _send(config: AppConfig, title: str, body: str, *, success: bool, **context: Any) -> bool:
+    """Deliver one scrubbed message to every configured URL; never raises."""
     secrets = _secrets(config)
     title, body = scrub(title, secrets), scrub(body, secrets)
     sender = apprise.Apprise()
@@ -161,10 +161,10 @@ def _deliver(config: AppConfig, title: str, body: str, *, success: bool, **field
             )
         )
     except Exception as exc:  # apprise plugins may raise anything; never fail the caller
-        log.warning("notify.failed", error=type(exc).__name__, **fields)
+        log.warning("notify.failed", error=type(exc).__name__, **context)
         return False
     if delivered:
-        log.info("notify.sent", success=success, **fields)
+        log.info("notify.sent", success=success, **context)
     else:
-        log.warning("notify.failed", error="not delivered", **fields)
+        log.warning("notify.failed", error="not delivered", **context)
     return delivered
