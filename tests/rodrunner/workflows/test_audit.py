@@ -157,3 +157,23 @@ def test_only_runs_not_verified_for_max_age_are_due(tmp_path: Path, sandbox: San
         later = run_audit(client, cfg, now=now + timedelta(days=2))
         assert later.checked == 1
         assert later.runs[0].ok
+
+
+def test_a_catalog_only_audit_records_nothing_and_reports_an_extra_object(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    """audit.deep false: an object the manifest does not list is reported (kind extra), and no
+    verified_at or verify_failed_at is written (they mean the storage was re-read)."""
+    config = write_config(tmp_path / "config.yaml", sandbox, audit={"deep": False})
+    collection = store(tmp_path, config)
+    cfg = get_config(config)
+    with iRODSClient(cfg.irods) as client:
+        clean = run_audit(client, cfg)
+        client.put_bytes(f"{collection}/stray.txt", b"not in the manifest\n")
+        drift = run_audit(client, cfg)
+    assert (clean.checked, clean.failing) == (1, 0)
+    assert clean.runs[0].verified_at is None
+    assert (drift.failing, drift.runs[0].kinds) == (1, ("extra",))
+    stored = attrs(config, collection)
+    assert VERIFIED_AT_ATTR not in stored
+    assert VERIFY_FAILED_AT_ATTR not in stored
