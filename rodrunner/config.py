@@ -8,8 +8,9 @@ Sources, strongest first: environment ``RODRUNNER_<SECTION>__<KEY>``, then the Y
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -17,6 +18,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     SecretStr,
     ValidationError,
     field_validator,
@@ -54,6 +56,8 @@ class IRODSConfig(_Section):
     transfer_threads: int = Field(4, ge=1, le=64)
     connection_timeout: float = Field(120.0, gt=0)
     avu_prefix: str = ""
+    hash_scheme: Literal["auto", "sha256", "md5"] = "auto"
+    sandbox_hash_scheme: Literal["sha256", "md5"] = "sha256"
 
     @field_validator("collection_template")
     @classmethod
@@ -146,6 +150,7 @@ class APIConfig(_Section):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     token: SecretStr | None = None
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
 
 
 class RetentionConfig(_Section):
@@ -268,15 +273,38 @@ def _resolve_relative(data: dict[str, Any], base: Path) -> None:
                 entry["root"] = str((base / root).resolve())
 
 
-def format_validation_error(exc: ValidationError, source: Path | None) -> str:
-    """One line per wrong key: the key, the value, the fix."""
+ENV_PREFIX = "RODRUNNER_"
+
+
+def _env_variable(loc: tuple[int | str, ...], environ: Mapping[str, str]) -> str | None:
+    """The environment variable that set the value at ``loc`` (or a section holding it)."""
+    names = {name.upper(): name for name in environ}
+    for depth in range(len(loc), 0, -1):
+        name = ENV_PREFIX + "__".join(str(p) for p in loc[:depth]).upper()
+        if name in names:
+            return name
+    return None
+
+
+def format_validation_error(
+    exc: ValidationError, source: Path | None, environ: Mapping[str, str] | None = None
+) -> str:
+    """One line per wrong key: where the value came from (the environment variable, else the
+    file), the key, the value, the fix."""
+    environ = os.environ if environ is None else environ
     where = f" in '{source}'" if source else ""
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in err["loc"])
         value = err.get("input")
         shown = "**********" if any(s in key for s in ("password", "token", "urls")) else value
-        if err["type"] == "extra_forbidden":
+        variable = _env_variable(tuple(err["loc"]), environ)
+        if variable is not None:
+            lines.append(
+                f"environment variable {variable} (configuration key '{key}') has value "
+                f"{shown!r}: {err['msg']}; fix it or unset it"
+            )
+        elif err["type"] == "extra_forbidden":
             lines.append(
                 f"unknown configuration key '{key}'{where}; remove it or check its spelling "
                 "against config.example.yaml"
@@ -284,6 +312,49 @@ def format_validation_error(exc: ValidationError, source: Path | None) -> str:
         else:
             lines.append(f"configuration key '{key}'{where} has value {shown!r}: {err['msg']}")
     return "\n".join(lines)
+
+
+def _secrets_in(data: Mapping[str, Any]) -> list[str]:
+    """The keys of a configuration file's data that hold a secret."""
+    held = []
+    for section, key in (("irods", "password"), ("api", "token"), ("notifications", "urls")):
+        values = data.get(section)
+        if isinstance(values, dict) and values.get(key) not in (None, "", []):
+            held.append(f"{section}.{key}")
+    return held
+
+
+def secret_mode_problem(
+    path: Path, mode: int, gid: int, own_gid: int, held: list[str]
+) -> str | None:
+    """Why a file holding the secrets ``held`` is too open (readable by others, or by a group
+    other than the reader's own), or None. Pure."""
+    if not held:
+        return None
+    others = bool(mode & 0o004)
+    group = bool(mode & 0o040) and gid != own_gid
+    if not (others or group):
+        return None
+    who = " and ".join(w for w, on in (("its group", group), ("all users", others)) if on)
+    return (
+        f"configuration file '{path}' holds secrets ({', '.join(held)}) and is readable by {who} "
+        f"(mode {mode & 0o777:04o}); run `chmod 600 '{path}'` (or `chown root:rodrunner` and "
+        "`chmod 640` for the service's group), or move the secrets to the environment "
+        "(e.g. RODRUNNER_IRODS__PASSWORD)"
+    )
+
+
+def secret_file_warning(path: Path | None) -> str | None:
+    """A warning when the configuration file ``path`` holds a secret that group or others may
+    read (see :func:`secret_mode_problem`); None when it does not, or cannot be read."""
+    if path is None:
+        return None
+    try:
+        info = path.stat()
+        data = _read_yaml(path)
+    except (OSError, ConfigError):
+        return None
+    return secret_mode_problem(path, info.st_mode, info.st_gid, os.getegid(), _secrets_in(data))
 
 
 def get_config(path: str | os.PathLike[str] | None = None) -> AppConfig:
@@ -302,3 +373,41 @@ def get_config(path: str | os.PathLike[str] | None = None) -> AppConfig:
         raise ConfigError(format_validation_error(exc, source)) from None
     config.source = source
     return config
+
+
+CONFIG_TYPES = (
+    "an AppConfig (from get_config()), a configuration file path (str or PathLike) or None"
+)
+
+
+def check_config_argument(value: Any) -> AppConfig | str | None:
+    """A flow's ``config`` argument as given, or a TypeError naming the accepted types.
+
+    An :class:`AppConfig` passes unchanged (used in-process as it is); a path becomes a str.
+    """
+    if value is None or isinstance(value, AppConfig | str):
+        return value
+    if isinstance(value, os.PathLike):
+        return str(os.fspath(value))
+    raise TypeError(
+        f"config must be {CONFIG_TYPES}, not {type(value).__name__}; "
+        "pass get_config() or the path of a configuration file"
+    )
+
+
+ConfigArgument = Annotated[
+    AppConfig | str | os.PathLike[str] | None,
+    PlainValidator(check_config_argument, json_schema_input_type=str | None),
+]
+"""The type of a flow's ``config`` parameter (see :func:`load_config`)."""
+
+
+def load_config(config: AppConfig | str | os.PathLike[str] | None) -> AppConfig:
+    """The configuration a flow was given: the object itself, or read from the path.
+
+    None reads the usual search path (:func:`get_config`) where the flow runs.
+    """
+    checked = check_config_argument(config)
+    if isinstance(checked, AppConfig):
+        return checked
+    return get_config(checked)

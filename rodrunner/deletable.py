@@ -35,10 +35,10 @@ from rodrunner.plan import KEEP_FILE
 from rodrunner.verification import (
     LocalFile,
     StoredState,
+    catalog_comparison,
     check_catalog,
     check_local,
     check_stored,
-    sha256_hex,
 )
 
 if TYPE_CHECKING:
@@ -91,13 +91,14 @@ class GateInput:
 
 
 def good_replicas(manifest: Manifest, catalog: Mapping[str, Sequence[Replica]]) -> dict[str, int]:
-    """Per manifest file, its replicas that are good with the manifest's size and SHA-256."""
+    """Per manifest file, its replicas that are good with the manifest's size and checksum
+    (SHA-256, or MD5 where the manifest has it: one that cannot be compared does not count)."""
     out: dict[str, int] = {}
     for entry in manifest.entries:
         out[entry.path] = sum(
             1
             for r in catalog.get(entry.path, ())
-            if r.good and r.size == entry.size and sha256_hex(r.checksum) == entry.sha256
+            if r.good and r.size == entry.size and catalog_comparison(entry, r.checksum).agrees
         )
     return out
 

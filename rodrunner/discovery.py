@@ -10,9 +10,11 @@ content of its RunInfo/RunParameters through :mod:`rodrunner.parsers.detect`.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,9 @@ from rodrunner.completion import (
     Completion,
     evaluate_completion,
 )
+from rodrunner.confine import linked_out_of_root
 from rodrunner.errors import ConfigError, RodrunnerError
+from rodrunner.names import shown, text_problem
 from rodrunner.profiles import (
     PROFILES,
     SequencerProfile,
@@ -33,7 +37,9 @@ from rodrunner.profiles import (
     with_indicator,
 )
 
-EntryState = Literal["complete", "in_progress", "skipped", "not_a_run"]
+EntryState = Literal["complete", "in_progress", "skipped", "not_a_run", "problem"]
+"""``problem``: an entry that may be a run but cannot be used as it is (a name that is not
+UTF-8, a symlink loop, an unreadable entry, a link out of the root); the reason says why."""
 
 ILLUMINA_NAME = re.compile(r"^(?:\d{6}|\d{8})_(?P<prefix>[A-Za-z]+(?:-[A-Za-z]+)?)\d+_")
 PACBIO_RUN_NAME = re.compile(r"^r(?:54|64|84)\d+[a-z]?_\d{8}_\d{6}")
@@ -190,6 +196,43 @@ def _not_a_run(run_dir: str, name: str, reason: str, sequencer_type: str | None)
     return RunEntry(Path(run_dir), name, sequencer_type, "not_a_run", reason)
 
 
+TopKind = Literal["folder", "other", "problem"]
+
+
+def _os_problem(path: str, exc: OSError) -> str:
+    where = shown(path)
+    if exc.errno == errno.ELOOP:
+        return f"{where} is a symlink loop; remove the link or point it at the run folder"
+    if exc.errno == errno.EACCES:
+        return f"{where} cannot be read (permission denied); let the daemon's user read it"
+    return f"{where} cannot be read ({exc.strerror or exc}); fix or remove it"
+
+
+def examine_top_entry(path: str, real_root: Path | None) -> tuple[TopKind, str]:
+    """What the entry ``path`` at the top of a root is: a ``folder`` that may be a run,
+    ``other`` (not a directory; the reason says so) or a ``problem`` (the reason says why).
+
+    ``real_root`` (the root, resolved) confines: a symlink resolving outside it is a problem.
+    Every error of the entry is its own problem; nothing here raises.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return "other", "not a directory (a dangling link, or gone)"
+    except OSError as exc:
+        return "problem", _os_problem(path, exc)
+    if not stat.S_ISDIR(info.st_mode):
+        return "other", "not a directory"
+    problem = text_problem(os.path.basename(path))
+    if problem is not None:
+        return "problem", problem
+    if real_root is not None and os.path.islink(path):
+        outside = linked_out_of_root(path, [real_root])
+        if outside is not None:
+            return "problem", outside
+    return "folder", ""
+
+
 def classify_folder(
     run_dir: str | os.PathLike[str],
     sequencer_type: str | None = None,
@@ -198,10 +241,21 @@ def classify_folder(
     trigger_file: str = DEFAULT_TRIGGER_FILE,
     skip_file: str = DEFAULT_SKIP_FILE,
     now: float | None = None,
+    root: str | os.PathLike[str] | None = None,
 ) -> list[RunEntry]:
-    """The entries of one folder at the top of a root: one, or one per PacBio SMRT cell."""
+    """The entries of one folder at the top of a root: one, or one per PacBio SMRT cell.
+
+    With ``root`` (the root the folder is at the top of) the folder is first examined as
+    :func:`examine_top_entry` does: a problem or a non-directory is the one entry returned.
+    """
     path = os.path.abspath(os.fspath(run_dir))
     name = os.path.basename(path)
+    if root is not None:
+        kind, why = examine_top_entry(path, Path(os.path.realpath(root)))
+        if kind == "other":
+            return [_not_a_run(path, name, why, None)]
+        if kind == "problem":
+            return [RunEntry(Path(path), name, sequencer_type, "problem", why)]
     name_type = detect_from_name(name)
     type_name = sequencer_type or name_type or detect_from_folder(path)
     if type_name is None:
@@ -282,14 +336,16 @@ def find_sequencer_runs(
 
     ``sequencer_type`` (a profile name) is used for every folder when given; otherwise each
     folder's profile is detected. ``completion_indicator`` overrides the profile's rule.
-    Raises :class:`~rodrunner.errors.ConfigError` for an unknown type or a missing root.
+    An entry that cannot be used (see :func:`examine_top_entry`) is a ``problem`` entry; the
+    others are classified as usual. Raises :class:`~rodrunner.errors.ConfigError` for an
+    unknown type or a missing root.
     """
     if sequencer_type is not None:
         get_profile(sequencer_type)  # fail fast on a typo
     root = os.path.abspath(os.fspath(root_dir))
     try:
         with os.scandir(root) as it:
-            top = sorted((e.name, e.is_dir()) for e in it)
+            names = sorted(e.name for e in it)  # names only: an entry's trouble is its own
     except FileNotFoundError:
         raise ConfigError(
             f"sequencer root '{root}' does not exist; create it or fix sequencer.base_dir / "
@@ -299,13 +355,18 @@ def find_sequencer_runs(
     except NotADirectoryError:
         raise ConfigError(f"sequencer root '{root}' is not a directory", key="root") from None
 
+    real_root = Path(os.path.realpath(root))
     entries: list[RunEntry] = []
-    for name, is_dir in top:
+    for name in names:
         path = os.path.join(root, name)
         if name.startswith("."):
             entries.append(_not_a_run(path, name, "hidden entry", None))
-        elif not is_dir:
-            entries.append(_not_a_run(path, name, "not a directory", None))
+            continue
+        kind, why = examine_top_entry(path, real_root)
+        if kind == "other":
+            entries.append(_not_a_run(path, name, why, None))
+        elif kind == "problem":
+            entries.append(RunEntry(Path(path), name, sequencer_type, "problem", why))
         else:
             entries.extend(
                 classify_folder(

@@ -10,6 +10,7 @@ do by the branch, never by the message::
     │   └── MetadataError            a metadata file is missing, malformed or hostile
     │       └── MetadataFileError    ... naming the file and the problem
     ├── PathError                    a path would climb out of where it must stay (permanent)
+    ├── QueryValueError              a value cannot reach an iRODS query as a literal (permanent)
     ├── IRODSError                   anything iRODS said or failed to say
     │   ├── TransientIRODSError      network, time-outs, SYS_* load errors: retry
     │   └── PermanentIRODSError      never retried
@@ -20,7 +21,8 @@ do by the branch, never by the message::
     ├── IngestError                  an ingest could not finish
     │   ├── IngestVerificationError  a stored object differs from the local file
     │   ├── ManifestError            a stored run manifest cannot be read
-    │   └── ReplicaShortfallError    objects lack irods.min_replicas good replicas in time
+    │   ├── ReplicaShortfallError    objects lack irods.min_replicas good replicas in time
+    │   └── IngestConflictError      another folder owns the run's collection (held)
     ├── LedgerViewError              the daemon's ledger cannot be read or changed
     │   ├── LedgerUnavailableError   no ledger there (the daemon never ran) or unreadable
     │   └── RunConflictError         a run id names several folders, or the run is busy
@@ -69,6 +71,11 @@ class MetadataFileError(MetadataError):
 
 class PathError(RodrunnerError):
     """A path would climb out of the place it must stay in."""
+
+
+class QueryValueError(RodrunnerError):
+    """A key, value or path cannot be put into an iRODS query as one literal; the message names
+    it and why (see :mod:`rodrunner.irods.genquery_literal`)."""
 
 
 class IRODSError(RodrunnerError):
@@ -126,6 +133,11 @@ class ManifestError(IngestError):
 
 class ReplicaShortfallError(IngestError):
     """Objects still lack ``irods.min_replicas`` good replicas after ``irods.replica_wait``."""
+
+
+class IngestConflictError(IngestError):
+    """The run's collection came from another run folder: nothing is changed in iRODS until an
+    operator decides (``rodrunner ingest RUN --replace`` or ``--suffix``)."""
 
 
 class LedgerViewError(RodrunnerError):

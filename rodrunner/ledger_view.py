@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 
 from rodrunner.errors import LedgerUnavailableError, LedgerViewError, RunConflictError
+from rodrunner.names import shown
 
 __all__ = ["LEDGER_FILE", "RETRYABLE", "STATES", "LedgerView", "RunEntry", "Transition"]
 
@@ -40,9 +41,10 @@ STATES = (
     "failed",
     "skipped",
     "incomplete",
+    "conflict",
 )
 """The daemon's run states (``rodrunnerd.states.RunState``), in life order."""
-RETRYABLE = frozenset({"failed", "ingested", "skipped"})
+RETRYABLE = frozenset({"failed", "ingested", "skipped", "conflict"})
 """States an operator may send back to ``queued`` (``rodrunnerd.states.RETRYABLE_BY_OPERATOR``)."""
 BUSY_TIMEOUT = 10.0
 
@@ -85,8 +87,13 @@ class Transition:
     error: str | None
 
 
+def _text(value: Any) -> Any:
+    """The daemon keeps a name that is not UTF-8 as raw bytes; readers get it escaped."""
+    return shown(os.fsdecode(value)) if isinstance(value, bytes) else value
+
+
 def _entry(row: tuple[Any, ...]) -> RunEntry:
-    return RunEntry(*row)
+    return RunEntry(*(_text(v) for v in row))
 
 
 class LedgerView:
@@ -181,7 +188,7 @@ class LedgerView:
                 "ORDER BY id",
                 (run_dir,),
             ).fetchall()
-        return [Transition(*row) for row in rows]
+        return [Transition(*(_text(v) for v in row)) for row in rows]
 
     def retry(self, run: str) -> RunEntry | None:
         """Send a failed, ingested or skipped run back to ``queued`` (as ``rodrunnerd retry``).

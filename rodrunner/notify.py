@@ -5,14 +5,15 @@ successful one when ``notifications.on_success`` is set; a run skipped because i
 holds it is not news and never announced. The message names the run, the
 cause and the iRODS path; every configured secret is scrubbed from it before it leaves.
 Sending never raises: a notification that cannot be delivered is logged as
-``notify.failed`` and the ingest's outcome stands. An audit that finds runs not whole is
-announced under ``on_failure`` with every failing run and its problems, a clean one under
-``on_success``.
+``notify.failed`` and the ingest's outcome stands. :func:`notify_results` reports a whole
+batch (what ``ingest_sequencer_runs`` returns) in one message, for a user's own flows. An audit
+that finds runs not whole is announced under ``on_failure`` with every failing run and its
+problems, a clean one under ``on_success``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import apprise
@@ -88,15 +89,6 @@ def should_notify(config: AppConfig, success: bool, status: str | None = None) -
     return n.on_success if success else n.on_failure
 
 
-def notify_ingest(summary: Mapping[str, Any], config: AppConfig) -> bool:
-    """Announce an ingest summary if configured; returns whether a message was delivered."""
-    success = bool(summary.get("success"))
-    if not should_notify(config, success, summary.get("status")):
-        return False
-    title, body = format_message(summary)
-    return _send(config, title, body, success=success, run_id=summary.get("run_id"))
-
-
 def format_audit_message(summary: AuditSummary) -> tuple[str, str]:
     """The (title, body) announcing an audit: every failing run with its problems."""
     kind = "deep" if summary.deep else "catalog"
@@ -158,6 +150,8 @@ def _send(config: AppConfig, title: str, body: str, *, success: bool, **context:
                 title=title,
                 body=body,
                 notify_type=apprise.NotifyType.SUCCESS if success else apprise.NotifyType.FAILURE,
+                # Plain text as written: mail keeps its line breaks.
+                body_format=apprise.NotifyFormat.TEXT,
             )
         )
     except Exception as exc:  # apprise plugins may raise anything; never fail the caller
@@ -168,3 +162,54 @@ def _send(config: AppConfig, title: str, body: str, *, success: bool, **context:
     else:
         log.warning("notify.failed", error="not delivered", **context)
     return delivered
+
+
+def notify_ingest(summary: Mapping[str, Any], config: AppConfig) -> bool:
+    """Announce an ingest summary if configured; returns whether a message was delivered."""
+    success = bool(summary.get("success"))
+    if not should_notify(config, success, summary.get("status")):
+        return False
+    title, body = format_message(summary)
+    return _send(config, title, body, success=success, run_id=summary.get("run_id"))
+
+
+Results = Sequence[Mapping[str, Any]] | Mapping[str, Sequence[Mapping[str, Any]]]
+
+
+def _entries(results: Results) -> list[Mapping[str, Any]]:
+    if isinstance(results, Mapping):
+        return [entry for entries in results.values() for entry in entries]
+    return list(results)
+
+
+def format_results(results: Results, what: str = "ingest") -> tuple[str, str]:
+    """The (title, body) reporting a batch: counts, then one line per failed run and cause.
+
+    ``results`` is what ``ingest_sequencer_runs`` (a list) or ``ingest_all_sequencer_runs``
+    (a dict of lists) returns.
+    """
+    entries = _entries(results)
+    failed = [e for e in entries if not e.get("success")]
+    succeeded = len(entries) - len(failed)
+    title = f"rodrunner {what}: {succeeded} succeeded, {len(failed)} failed"
+    lines = [f"Runs: {len(entries)}", f"Succeeded: {succeeded}", f"Failed: {len(failed)}"]
+    if failed:
+        lines += ["", "Failed runs:"]
+        lines += [
+            f"- {e.get('run_id') or e.get('run_dir') or 'unknown run'}: "
+            f"{e.get('error') or 'unknown error'}"
+            for e in failed
+        ]
+    return title, "\n".join(lines)
+
+
+def notify_results(results: Results, config: AppConfig, what: str = "ingest") -> bool:
+    """Report a batch of ingest results to ``notifications.urls`` in one message.
+
+    The explicit call of a user's flow: sent whenever URLs are configured, whatever
+    ``on_success``/``on_failure`` say. Returns whether the message was delivered; never raises.
+    """
+    entries = _entries(results)
+    title, body = format_results(entries, what)
+    success = all(e.get("success") for e in entries)
+    return _send(config, title, body, success=success, runs=len(entries))

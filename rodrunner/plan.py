@@ -27,6 +27,8 @@ MANIFEST_SHA256_ATTR = "rodrunner::manifest_sha256"
 VERSION_ATTR = "rodrunner::version"
 VERIFIED_AT_ATTR = "rodrunner::verified_at"  # set by a passing `rodrunner verify --deep`
 VERIFY_FAILED_AT_ATTR = "rodrunner::verify_failed_at"  # set by a failing one
+SOURCE_HOST_ATTR = "rodrunner::source_host"
+SOURCE_DIR_ATTR = "rodrunner::source_dir"
 STATUS_ATTRIBUTES = (
     STATUS_ATTR,
     INGESTED_AT_ATTR,
@@ -34,6 +36,8 @@ STATUS_ATTRIBUTES = (
     BYTES_ATTR,
     MANIFEST_SHA256_ATTR,
     VERSION_ATTR,
+    SOURCE_HOST_ATTR,
+    SOURCE_DIR_ATTR,
 )
 
 STATUS_INGESTING = "ingesting"
@@ -141,6 +145,11 @@ def status_avus(
         (MANIFEST_SHA256_ATTR, manifest_sha256, ""),
         (VERSION_ATTR, version, ""),
     ]
+
+
+def source_avus(host: str, run_dir: str) -> list[AVU]:
+    """Where a collection came from: ``rodrunner::source_host`` and ``rodrunner::source_dir``."""
+    return [(SOURCE_HOST_ATTR, host, ""), (SOURCE_DIR_ATTR, run_dir, "")]
 
 
 def status_avu(status: str) -> AVU:

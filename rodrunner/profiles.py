@@ -2,7 +2,8 @@
 
 A profile says what a run looks like on disk and when it is final. Nothing here touches the
 disk; :mod:`rodrunner.completion` evaluates the rules and :mod:`rodrunner.discovery` applies
-them to a root. The completion facts come from the design card's instrument table.
+them to a root. The completion facts come from the design card's instrument table; the
+instrument ID prefixes from :mod:`rodrunner.instruments`, the one table of them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from types import MappingProxyType
 from typing import Literal
 
 from rodrunner.errors import ConfigError
+from rodrunner.instruments import prefixes_for
 from rodrunner.models import Platform
 
 RunUnit = Literal["run", "smrt_cell"]
@@ -61,7 +63,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("MiSeq",),
         completion_indicators=("RTAComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("M",),
+        instrument_prefixes=prefixes_for("miseq"),
     ),
     SequencerProfile(
         name="miseqi100",
@@ -69,7 +71,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("MiSeq i100", "MiSeq i100 Plus"),
         completion_indicators=("CopyComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("SH",),
+        instrument_prefixes=prefixes_for("miseqi100"),
         notes="instrument prefix SH from public run folder names; no fixture in the corpus",
     ),
     SequencerProfile(
@@ -78,7 +80,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("MiniSeq",),
         completion_indicators=("RTAComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("MN",),
+        instrument_prefixes=prefixes_for("miniseq"),
     ),
     SequencerProfile(
         name="iseq",
@@ -86,7 +88,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("iSeq 100",),
         completion_indicators=("CopyComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("FS",),
+        instrument_prefixes=prefixes_for("iseq"),
     ),
     SequencerProfile(
         name="nextseq",
@@ -94,7 +96,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("NextSeq 500", "NextSeq 550"),
         completion_indicators=("RTAComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("NS", "NB"),
+        instrument_prefixes=prefixes_for("nextseq"),
     ),
     SequencerProfile(
         name="nextseq2000",
@@ -102,7 +104,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("NextSeq 1000", "NextSeq 2000"),
         completion_indicators=("CopyComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("VH",),
+        instrument_prefixes=prefixes_for("nextseq2000"),
     ),
     SequencerProfile(
         name="novaseq",
@@ -110,7 +112,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("NovaSeq 6000",),
         completion_indicators=("CopyComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("A",),
+        instrument_prefixes=prefixes_for("novaseq"),
         notes="RTAComplete.txt comes up to ~90 min before the last CBCL: not enough",
     ),
     SequencerProfile(
@@ -119,7 +121,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("NovaSeq X", "NovaSeq X Plus"),
         completion_indicators=("CopyComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("LH",),
+        instrument_prefixes=prefixes_for("novaseqx"),
     ),
     SequencerProfile(
         name="hiseq",
@@ -127,7 +129,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("HiSeq 2000", "HiSeq 2500", "HiSeq 3000", "HiSeq 4000", "HiSeq X"),
         completion_indicators=("RTAComplete.txt",),
         metadata_files=_ILLUMINA_METADATA,
-        instrument_prefixes=("D", "SN", "K", "J", "ST-E"),
+        instrument_prefixes=prefixes_for("hiseq"),
     ),
     SequencerProfile(
         name="pacbio",
@@ -156,7 +158,7 @@ _PROFILE_LIST: tuple[SequencerProfile, ...] = (
         instrument_models=("AVITI",),
         completion_indicators=("RunUploaded.json",),
         metadata_files=("RunParameters.json", "RunManifest.csv", "RunManifest.json"),
-        instrument_prefixes=("AV",),
+        instrument_prefixes=prefixes_for("aviti"),
         completion_check=CompletionCheck(key="outcome", expected="OutcomeCompleted"),
     ),
 )

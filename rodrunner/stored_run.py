@@ -42,6 +42,7 @@ from rodrunner.verification import (
     LocalFile,
     Problem,
     StoredState,
+    catalog_notes,
     check_catalog,
     check_deep,
     check_local,
@@ -185,6 +186,7 @@ class VerifyReport:
     replicas: int = 0
     problems: list[Problem] = field(default_factory=list)
     verified_at: str | None = None
+    notes: list[Problem] = field(default_factory=list)  # said, but not problems
 
     @property
     def ok(self) -> bool:
@@ -203,6 +205,7 @@ class VerifyReport:
             "replicas": self.replicas,
             "verified_at": self.verified_at,
             "problems": [p.as_dict() for p in self.problems],
+            "notes": [n.as_dict() for n in self.notes],
         }
 
 
@@ -232,6 +235,7 @@ def verify_run(
     if stored.manifest is not None:
         report.files = stored.manifest.files
         report.problems += check_catalog(stored.manifest, catalog)
+        report.notes += catalog_notes(stored.manifest, catalog)
         if target.run_dir is not None:
             try:
                 local = list_local(target, hash=True, progress=progress)

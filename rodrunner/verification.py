@@ -14,7 +14,8 @@ kind               meaning
 ``extra``          a data object the manifest does not list
 ``no_good``        an object has no good replica
 ``size``           a good replica's catalog size differs from the manifest
-``checksum``       a good replica's catalog checksum differs from the manifest's SHA-256
+``checksum``       a good replica's catalog checksum differs from the manifest's digest in its
+                   scheme (SHA-256, or MD5 in an MD5 zone)
 ``no_checksum``    a good replica has no checksum in the catalog
 ``stale``          a replica is not good (stale, or being written)
 ``storage``        the server re-read a replica and it differs from the catalog (``--deep``)
@@ -22,6 +23,11 @@ kind               meaning
 ``local_extra``    the run folder has a file the manifest does not list
 ``local_changed``  a run folder file's size or SHA-256 differs from the manifest
 =================  ===========================================================================
+
+Notes are not problems: a run with notes is whole. :func:`catalog_notes` gives one of kind
+``size_only`` when good replicas hold a checksum that cannot be compared with the manifest (an
+MD5 where the manifest has none: one from a SHA-256 zone, or from before MD5 zones were
+recorded; or a scheme that is neither SHA-256 nor MD5), so only their sizes were.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rodrunner.manifest import Manifest
+from rodrunner.manifest import ChecksumComparison, Manifest, ManifestEntry, compare_checksum
 from rodrunner.plan import MANIFEST_NAME, STATUS_COMPLETE
 
 if TYPE_CHECKING:
@@ -43,10 +49,13 @@ __all__ = [
     "LocalFile",
     "Problem",
     "StoredState",
+    "catalog_comparison",
+    "catalog_notes",
     "check_catalog",
     "check_deep",
     "check_local",
     "check_stored",
+    "md5_hex",
     "sha256_hex",
 ]
 
@@ -94,6 +103,21 @@ def sha256_hex(checksum: str) -> str | None:
         return None
 
 
+def md5_hex(checksum: str) -> str | None:
+    """A catalog checksum that is an MD5 (32 hex digits, optionally ``md5:``) as lowercase hex;
+    None for other schemes."""
+    value = checksum[4:] if checksum.startswith("md5:") else checksum
+    if len(value) == 32 and all(c in "0123456789abcdef" for c in value.lower()):
+        return value.lower()
+    return None
+
+
+def catalog_comparison(entry: ManifestEntry, checksum: str) -> ChecksumComparison:
+    """A replica's catalog checksum string compared with the manifest entry (its scheme's
+    digest; see :func:`rodrunner.manifest.compare_checksum`)."""
+    return compare_checksum(entry, sha256=sha256_hex(checksum), md5=md5_hex(checksum))
+
+
 def check_stored(stored: StoredState) -> list[Problem]:
     """The status AVU says complete; the manifest is there and its digest is the AVU's."""
     problems: list[Problem] = []
@@ -122,8 +146,9 @@ def _replica_name(replica: Replica) -> str:
 
 
 def check_catalog(manifest: Manifest, catalog: Mapping[str, Sequence[Replica]]) -> list[Problem]:
-    """Every manifest file is an object whose good replicas carry its size and SHA-256;
-    nothing else is in the collection but the manifest itself."""
+    """Every manifest file is an object whose good replicas carry its size and checksum
+    (SHA-256, or MD5 where the manifest has it); nothing else is in the collection but the
+    manifest itself."""
     problems: list[Problem] = []
     for entry in manifest.entries:
         replicas = catalog.get(entry.path)
@@ -153,20 +178,45 @@ def check_catalog(manifest: Manifest, catalog: Mapping[str, Sequence[Replica]]) 
                     Problem("no_checksum", entry.path, f"{_replica_name(replica)} has no checksum")
                 )
             else:
-                hexsum = sha256_hex(replica.checksum)
-                if hexsum is not None and hexsum != entry.sha256:
+                found = catalog_comparison(entry, replica.checksum)
+                if found.differs:
                     problems.append(
                         Problem(
                             "checksum",
                             entry.path,
-                            f"{_replica_name(replica)} has SHA-256 {hexsum} in the catalog, "
-                            f"the manifest says {entry.sha256}",
+                            f"{_replica_name(replica)} has {found.scheme} {found.catalog} in the "
+                            f"catalog, the manifest says {found.manifest}",
                         )
                     )
     listed = {e.path for e in manifest.entries}
     for rel in sorted(set(catalog) - listed - {MANIFEST_NAME}):
         problems.append(Problem("extra", rel, "data object not in the manifest"))
     return problems
+
+
+def catalog_notes(manifest: Manifest, catalog: Mapping[str, Sequence[Replica]]) -> list[Problem]:
+    """One ``size_only`` note per reason a good replica's catalog checksum could not be compared
+    with the manifest (then :func:`check_catalog` compared its size only)."""
+    unchecked: dict[str, list[str]] = {}  # why -> a path per replica
+    for entry in manifest.entries:
+        for replica in catalog.get(entry.path, ()):
+            if replica.good and replica.size == entry.size and replica.checksum:
+                why = catalog_comparison(entry, replica.checksum).why_not
+                if why is not None:
+                    unchecked.setdefault(why, []).append(entry.path)
+    notes = []
+    for why, paths in sorted(unchecked.items()):
+        files = sorted(set(paths))
+        shown = ", ".join(files[:3]) + (", ..." if len(files) > 3 else "")
+        notes.append(
+            Problem(
+                "size_only",
+                "",
+                f"cannot compare: {why} ({len(paths)} replica(s) of {len(files)} file(s): "
+                f"{shown}); their sizes were compared, not their checksums",
+            )
+        )
+    return notes
 
 
 def check_local(

@@ -14,15 +14,16 @@ ledger trouble), 2 bad usage or configuration. Errors are one line on stderr, no
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import IO
 
-from rodrunner.config import AppConfig, get_config
+from rodrunner.config import AppConfig, get_config, secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
+from rodrunner.names import shown
 from rodrunnerd.errors import DaemonError
 from rodrunnerd.ledger import LEDGER_FILE, Ledger, RunRecord
 
@@ -71,13 +72,13 @@ def _status_table(records: Sequence[RunRecord], now: float, out: IO[str]) -> Non
     headers = ("RUN", "TYPE", "STATE", "ATTEMPTS", "AGE", "FLOW RUN", "LAST ERROR")
     rows = [
         (
-            r.run_id,
+            shown(r.run_id),
             r.sequencer_type,
             r.state.value,
             str(r.attempts),
             _age(now - r.updated_at),
             r.flow_run_id or "-",
-            (r.last_error or "-").splitlines()[0][:80] if r.last_error else "-",
+            shown((r.last_error or "-").splitlines()[0])[:80] if r.last_error else "-",
         )
         for r in records
     ]
@@ -87,6 +88,17 @@ def _status_table(records: Sequence[RunRecord], now: float, out: IO[str]) -> Non
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(),
             file=out,
         )
+
+
+_TIMES = ("created_at", "updated_at", "next_attempt_at", "trigger_mtime")
+"""Ledger times (epoch seconds) that ``status --json`` gives as ISO 8601, like the API."""
+
+
+def _iso(epoch: float | None) -> str | None:
+    """ISO 8601 UTC with a ``Z``, as the API writes times; None stays None."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat().replace("+00:00", "Z")
 
 
 def _status(config: AppConfig, as_json: bool, out: IO[str]) -> int:
@@ -101,6 +113,8 @@ def _status(config: AppConfig, as_json: bool, out: IO[str]) -> int:
         items = []
         for record in records:
             item = record.as_dict()
+            for key in _TIMES:
+                item[key] = _iso(item[key])
             item["age_seconds"] = round(now - record.updated_at, 3)
             items.append(item)
         json.dump(items, out, indent=2)
@@ -115,7 +129,10 @@ def _retry(config: AppConfig, run: str, out: IO[str]) -> int:
         before = ledger.get(run)
         record = ledger.retry(run)
     was = before.state.value if before else "?"
-    print(f"{record.run_id}: {was} -> {record.state.value} ({record.run_dir})", file=out)
+    print(
+        f"{shown(record.run_id)}: {was} -> {record.state.value} ({shown(record.run_dir)})",
+        file=out,
+    )
     return EXIT_OK
 
 
@@ -136,7 +153,7 @@ def _run_daemon(config: AppConfig) -> int:
 
     configure_logging(config.logging.format, config.logging.level)
     try:
-        daemon = importlib.import_module("rodrunnerd.daemon")
+        from rodrunnerd import daemon
     except ModuleNotFoundError as exc:
         if exc.name != "rodrunnerd.daemon":
             raise
@@ -159,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"rodrunnerd: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    warning = secret_file_warning(config.source)
+    if warning is not None:
+        print(f"rodrunnerd: warning: {warning}", file=sys.stderr)
     try:
         if args.command == "status":
             return _status(config, args.json, out)

@@ -1,13 +1,15 @@
 """The daemon's lifecycle: start in order, loop, stop in reverse order.
 
-Start: ledger → metrics → submitter → first reconciliation scan → observers → ``READY=1``.
+Start: the state directory's lock (one daemon per ledger; a second exits 2) → ledger →
+metrics → submitter → first reconciliation scan → observers → ``READY=1``.
 Loop (every wait has a timeout, the stop event ends it): drain observer events → look at the
 folders they name → readiness → ledger transitions → submit; apply submitter outcomes; retry
 failed runs whose backoff has passed; a full scan every ``rescan_interval``; supervise the
 observers; ``STATUS=`` with counts; ``WATCHDOG=1`` only while observers and scans are healthy.
 Stop (SIGTERM/SIGINT): ``STOPPING=1``, observers off (no new intake), running ingests get
 ``shutdown_grace`` seconds (the rest resume at the next start), then the submitter, metrics and
-ledger close. SIGHUP reloads the configuration, adding and removing roots without a restart.
+ledger close and the lock is let go. SIGHUP reloads the configuration, adding and removing
+roots without a restart.
 
 The daemon never writes into the share: it only reads it.
 """
@@ -30,8 +32,10 @@ import structlog
 
 from rodrunner.config import AppConfig, get_config
 from rodrunner.errors import ConfigError
-from rodrunnerd.errors import LedgerError
+from rodrunner.names import shown
+from rodrunnerd.errors import LedgerError, LedgerLockedError
 from rodrunnerd.ledger import Ledger, RunRecord
+from rodrunnerd.lock import StateLock
 from rodrunnerd.observers import EventSink
 from rodrunnerd.readiness import Action, decide
 from rodrunnerd.scanner import Observation, RootSpec, Scanner, candidate_folder, roots_from_config
@@ -122,6 +126,7 @@ class Daemon:
             trigger_file=config.daemon.trigger_file, skip_file=config.daemon.skip_file
         )
         self.specs: dict[str, RootSpec] = {}
+        self.lock: StateLock | None = None
         self.ledger: Ledger | None = None
         self.metrics: _Metrics | None = None
         self.submitter: Submitter | None = None
@@ -158,6 +163,7 @@ class Daemon:
         """Start everything in order; ``READY=1`` only at the end."""
         daemon = self.config.daemon
         state_dir = Path(daemon.state_dir)
+        self.lock = StateLock.acquire(state_dir)  # one daemon per ledger, before recovery
         self.ledger = Ledger.open(state_dir)
         self._recover()
         self.metrics = _Metrics(self.config)
@@ -195,6 +201,9 @@ class Daemon:
             self.metrics = None
         if self.ledger is not None:
             self.ledger.close()
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
         log.info("daemon.stopped")
 
     def _recover(self) -> None:
@@ -319,13 +328,13 @@ class Daemon:
 
     # -- one run ----------------------------------------------------------------------------
 
-    def _runlog(self, rec: RunRecord) -> Any:
-        return log.bind(
-            run_id=rec.run_id,
-            run_dir=rec.run_dir,
-            sequencer_type=rec.sequencer_type,
-            flow_run_id=rec.flow_run_id,
+    def _runlog(self, rec: RunRecord, *, flow_run: bool = True) -> Any:
+        """A logger bound to the run (names escaped: a folder name may be any bytes, newlines
+        included); its flow run id only once one is known (``flow_run``)."""
+        bound = log.bind(
+            run_id=shown(rec.run_id), run_dir=shown(rec.run_dir), sequencer_type=rec.sequencer_type
         )
+        return bound.bind(flow_run_id=rec.flow_run_id) if flow_run and rec.flow_run_id else bound
 
     def _process(self, obs: Observation, now: float) -> bool:
         """Readiness and the ledger for one observation; True when the watches must change."""
@@ -421,14 +430,19 @@ class Daemon:
                 force=rec.forced,
                 attempt=rec.attempts,
             )
-            if not self.submitter.submit(job):
-                continue
+            # The ledger first: a run it will not move to submitted is never handed over.
             try:
                 self.ledger.transition(rec.run_dir, RunState.SUBMITTED)
             except LedgerError as exc:
                 self._runlog(rec).warning("run.transition_refused", error=str(exc))
                 continue
-            self._runlog(rec).info(
+            if not self.submitter.submit(job):  # not taken now (full, Prefect down): later
+                with contextlib.suppress(LedgerError):
+                    self.ledger.transition(rec.run_dir, RunState.QUEUED)
+                continue
+            # The flow run of this attempt has no id yet (embedded: not before it ends); the
+            # record's id is a former attempt's.
+            self._runlog(rec, flow_run=False).info(
                 "run.submitted",
                 submit=self.config.daemon.submit,
                 attempt=rec.attempts + 1,
@@ -445,7 +459,9 @@ class Daemon:
             try:
                 self._apply(outcome)
             except LedgerError as exc:
-                log.warning("run.transition_refused", run_dir=outcome.job.run_dir, error=str(exc))
+                log.warning(
+                    "run.transition_refused", run_dir=shown(outcome.job.run_dir), error=str(exc)
+                )
 
     def _apply(self, outcome: Outcome) -> None:
         assert self.ledger is not None
@@ -469,6 +485,12 @@ class Daemon:
             )
             if self.metrics is not None:
                 self.metrics.call("ingest_finished", rec.sequencer_type, True, result)
+            return
+        if outcome.kind == "conflict":  # held for an operator: no retry would change anything
+            rec = self.ledger.transition(
+                run_dir, RunState.CONFLICT, error=outcome.error, flow_run_id=outcome.flow_run_id
+            )
+            self._runlog(rec).warning("run.conflict", error=outcome.error)
             return
         rec = self.ledger.transition(
             run_dir, RunState.FAILED, error=outcome.error, flow_run_id=outcome.flow_run_id
@@ -586,6 +608,9 @@ def run(
     with _signals(daemon):
         try:
             daemon.start()
+        except LedgerLockedError as exc:  # another daemon owns this ledger: touch nothing
+            log.error("daemon.locked", error=str(exc))
+            return 2
         except LedgerError as exc:
             log.error("daemon.start_failed", error=str(exc))
             daemon.stop()

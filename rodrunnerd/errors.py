@@ -8,20 +8,18 @@ branch, never by the message::
     │   ├── LedgerSchemaError        the ledger file is from a newer rodrunnerd, or not ours
     │   ├── UnknownRunError          no run of that name or folder is in the ledger
     │   ├── AmbiguousRunError        a run id names several run folders: use the folder
-    │   └── IllegalTransitionError   a state change the transition table forbids
+    │   ├── IllegalTransitionError   a state change the transition table forbids
+    │   └── LedgerLockedError        another rodrunnerd holds this state directory
     ├── SubmissionError              a flow run could not be submitted or followed
     │   ├── TransientSubmissionError Prefect unreachable, time-out: retried with backoff
     │   └── PermanentSubmissionError no such deployment, rejected parameters: fail fast
-    ├── NotifyError                  the service manager's socket is unusable
     └── MetricsError                 the metrics endpoint cannot listen (daemon.metrics)
 
-``is_transient(exc)`` is the only predicate the daemon's retry policies use. rodrunner's own
-tree (:mod:`rodrunner.errors`) stays separate: the daemon translates what it needs.
+The submitter retries :class:`TransientSubmissionError` only. rodrunner's own tree
+(:mod:`rodrunner.errors`) stays separate: the daemon translates what it needs.
 """
 
 from __future__ import annotations
-
-from rodrunner.errors import is_transient as _library_is_transient
 
 
 class DaemonError(Exception):
@@ -72,6 +70,10 @@ class IllegalTransitionError(LedgerError):
         self.to_state = to_state
 
 
+class LedgerLockedError(LedgerError):
+    """Another rodrunnerd holds the state directory's lock; the message names it (PID, host)."""
+
+
 class SubmissionError(DaemonError):
     """A flow run could not be submitted or followed."""
 
@@ -84,14 +86,5 @@ class PermanentSubmissionError(SubmissionError):
     """Submitting again will not help (unknown deployment, rejected parameters)."""
 
 
-class NotifyError(DaemonError):
-    """The service manager's notification socket is unusable."""
-
-
 class MetricsError(DaemonError):
     """The metrics endpoint cannot listen where ``daemon.metrics`` says."""
-
-
-def is_transient(exc: BaseException) -> bool:
-    """Whether ``exc`` is worth retrying (daemon or library transient errors)."""
-    return isinstance(exc, TransientSubmissionError) or _library_is_transient(exc)

@@ -8,6 +8,9 @@ One :class:`Ledger` is safe to share between threads (one connection, one lock),
 processes may open the same file (the daemon and ``rodrunnerd retry`` at the same time): every
 write is one ``BEGIN IMMEDIATE`` transaction and waits up to :data:`BUSY_TIMEOUT` for the lock.
 
+Run folders and names are kept losslessly: any name the filesystem allows, UTF-8 or not
+(a name that is not UTF-8 is stored as its raw bytes, see :func:`_db`).
+
 The ledger is a cache of decisions: iRODS status wins on conflict.
 """
 
@@ -146,16 +149,34 @@ class RunRecord:
         }
 
 
+def _db(value: str) -> str | bytes:
+    """A path or name as SQLite keeps it losslessly: TEXT when it is UTF-8, else its raw bytes
+    (``os.fsencode``) as a BLOB; :func:`_py` turns either back into the same ``str``."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(value)
+    return value
+
+
+def _dbn(value: str | None) -> str | bytes | None:
+    return None if value is None else _db(value)
+
+
+def _py(value: Any) -> Any:
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
 def _record(row: tuple[Any, ...]) -> RunRecord:
     return RunRecord(
-        run_dir=row[0],
-        run_id=row[1],
+        run_dir=_py(row[0]),
+        run_id=_py(row[1]),
         sequencer_type=row[2],
         state=RunState(row[3]),
         attempts=row[4],
-        last_error=row[5],
+        last_error=_py(row[5]),
         flow_run_id=row[6],
-        completion_key=row[7],
+        completion_key=_py(row[7]),
         trigger_mtime=row[8],
         next_attempt_at=row[9],
         created_at=row[10],
@@ -299,7 +320,7 @@ class Ledger:
     def _row(self, db: sqlite3.Connection, run_dir: str) -> RunRecord | None:
         row = db.execute(
             f"SELECT {_COLUMNS} FROM runs WHERE run_dir = ?",  # noqa: S608
-            (run_dir,),
+            (_db(run_dir),),
         ).fetchone()
         return None if row is None else _record(row)
 
@@ -311,10 +332,10 @@ class Ledger:
                 return record
         rows = db.execute(
             f"SELECT {_COLUMNS} FROM runs WHERE run_id = ? ORDER BY run_dir",  # noqa: S608
-            (run,),
+            (_db(run),),
         ).fetchall()
         if len(rows) > 1:
-            raise AmbiguousRunError(run, [row[0] for row in rows])
+            raise AmbiguousRunError(run, [_py(row[0]) for row in rows])
         if not rows:
             raise UnknownRunError(run)
         return _record(rows[0])
@@ -332,7 +353,7 @@ class Ledger:
         db.execute(
             "INSERT INTO transitions (run_dir, from_state, to_state, error, flow_run_id, at) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (run_dir, from_state, to_state, error, flow_run_id, now),
+            (_db(run_dir), from_state, to_state, _dbn(error), flow_run_id, now),
         )
 
     def observe(self, run_dir: str, run_id: str, sequencer_type: str) -> RunRecord:
@@ -345,7 +366,7 @@ class Ledger:
             db.execute(
                 f"INSERT INTO runs ({_COLUMNS}) "  # noqa: S608
                 "VALUES (?, ?, ?, ?, 0, NULL, NULL, NULL, NULL, NULL, ?, ?, 0)",
-                (run_dir, run_id, sequencer_type, RunState.SEEN, now, now),
+                (_db(run_dir), _db(run_id), sequencer_type, RunState.SEEN, now, now),
             )
             self._history(db, run_dir, None, RunState.SEEN, now)
             record = self._row(db, run_dir)
@@ -367,7 +388,8 @@ class Ledger:
         """Move ``run_dir`` to state ``to`` if the table allows it.
 
         Keyword values given replace the stored ones; ``None`` keeps them, except:
-        entering ``failed`` counts an attempt and stores ``error``; entering ``ingested`` or
+        entering ``failed`` counts an attempt and stores ``error``; entering ``ingested`` from
+        ``submitted``/``running`` counts the attempt that succeeded; entering ``ingested`` or
         ``skipped`` clears ``last_error`` and ``forced``; leaving ``failed`` clears
         ``next_attempt_at``; leaving ``ingested`` or ``skipped`` (a new completion) resets
         ``attempts``.
@@ -391,6 +413,8 @@ class Ledger:
                 next_at = None
             if to is RunState.FAILED and current.state is not RunState.FAILED:
                 attempts += 1
+            if to is RunState.INGESTED and current.state in (RunState.SUBMITTED, RunState.RUNNING):
+                attempts += 1  # the attempt that succeeded counts too
                 last_error = error or current.last_error or "failed without a reason"
             is_forced = current.forced if forced is None else forced
             if to in (RunState.INGESTED, RunState.SKIPPED):
@@ -407,14 +431,14 @@ class Ledger:
                 (
                     to,
                     attempts,
-                    last_error,
+                    _dbn(last_error),
                     flow_run_id,
-                    completion_key,
+                    _dbn(completion_key),
                     trigger_mtime,
                     next_at,
                     now,
                     int(is_forced),
-                    run_dir,
+                    _db(run_dir),
                 ),
             )
             self._history(db, run_dir, current.state, to, now, error, flow_run_id)
@@ -431,7 +455,7 @@ class Ledger:
                 raise UnknownRunError(run_dir)
             db.execute(
                 "UPDATE runs SET last_error = ?, updated_at = ? WHERE run_dir = ?",
-                (problem, time.time(), run_dir),
+                (_dbn(problem), time.time(), _db(run_dir)),
             )
             record = self._row(db, run_dir)
         assert record is not None
@@ -489,9 +513,9 @@ class Ledger:
             rows = self._db.execute(
                 "SELECT from_state, to_state, at, error FROM transitions WHERE run_dir = ? "
                 "ORDER BY id",
-                (record.run_dir,),
+                (_db(record.run_dir),),
             ).fetchall()
-        return [(row[0], row[1], row[2], row[3]) for row in rows]
+        return [(row[0], row[1], row[2], _py(row[3])) for row in rows]
 
     def retry(self, run: str) -> RunRecord:
         """Operator: put a failed, ingested or skipped run back to ``queued``, attempts reset.
@@ -509,7 +533,7 @@ class Ledger:
             db.execute(
                 "UPDATE runs SET state = ?, attempts = 0, next_attempt_at = NULL, "
                 "updated_at = ? WHERE run_dir = ?",
-                (RunState.QUEUED, now, current.run_dir),
+                (RunState.QUEUED, now, _db(current.run_dir)),
             )
             self._history(db, current.run_dir, current.state, RunState.QUEUED, now, "operator")
             record = self._row(db, current.run_dir)
@@ -527,6 +551,6 @@ class Ledger:
                 current = self._find(db, run)
             except UnknownRunError:
                 return False
-            db.execute("DELETE FROM runs WHERE run_dir = ?", (current.run_dir,))
-            db.execute("DELETE FROM transitions WHERE run_dir = ?", (current.run_dir,))
+            db.execute("DELETE FROM runs WHERE run_dir = ?", (_db(current.run_dir),))
+            db.execute("DELETE FROM transitions WHERE run_dir = ?", (_db(current.run_dir),))
         return True

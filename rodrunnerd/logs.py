@@ -36,7 +36,7 @@ import re
 import socket
 import sys
 import threading
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO, Any, Literal
 
 import structlog
@@ -375,16 +375,3 @@ def _isatty(stream: IO[str]) -> bool:
         return stream.isatty()
     except (ValueError, AttributeError):
         return False
-
-
-def bind_run(
-    run_id: str, run_dir: str, sequencer_type: str | None = None, **more: Any
-) -> MutableMapping[str, Any]:
-    """Bind a run's identity into the context of the current thread (cleared by the caller
-    with :func:`structlog.contextvars.clear_contextvars`); returns what was bound."""
-    fields: dict[str, Any] = {"run_id": run_id, "run_dir": run_dir}
-    if sequencer_type is not None:
-        fields["sequencer_type"] = sequencer_type
-    fields.update(more)
-    structlog.contextvars.bind_contextvars(**fields)
-    return fields

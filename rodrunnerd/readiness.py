@@ -7,14 +7,16 @@ gets back a :class:`Decision`. No I/O here: every value comes in as an argument.
 
 The rules, first match wins:
 
-1. the skip file is present: ``skip`` (``nothing`` once the ledger says skipped);
+1. the skip file is present: ``skip`` (``nothing`` once the ledger says skipped); discovery
+   calls the entry itself a problem (a name that is not UTF-8, a symlink loop, a link out of
+   the root): ``problem``;
 2. a modification time in the future (beyond :data:`CLOCK_SKEW_SECONDS`): ``problem``,
    re-check when that time has passed;
 3. the daemon already owns the run (queued, submitted, running): ``nothing``;
 4. ``.rodrunner-ingest`` newer than the last one handled: ``submit`` now, even if the profile's
    rule does not hold or the run was ingested before (the operator asked);
-5. the unit is ingested, failed or given up (``incomplete``): ``nothing`` (failed runs come
-   back through :meth:`~rodrunnerd.ledger.Ledger.due_for_retry`, operators through
+5. the unit is ingested, failed, in ``conflict`` or given up (``incomplete``): ``nothing``
+   (failed runs come back through :meth:`~rodrunnerd.ledger.Ledger.due_for_retry`, operators through
    ``rodrunnerd retry``);
 6. the rule does not hold: ``problem`` when an indicator exists but is not trusted (a
    directory, a failed AVITI outcome, a future mtime), else ``wait``;
@@ -67,7 +69,7 @@ class EntryLike(Protocol):
     @property
     def run_dir(self) -> str | os.PathLike[str]: ...
     @property
-    def state(self) -> str: ...  # complete | in_progress | skipped | not_a_run
+    def state(self) -> str: ...  # complete | in_progress | skipped | not_a_run | problem
     @property
     def reason(self) -> str: ...
     @property
@@ -117,7 +119,7 @@ _NEXT_STATE = {
     Action.SKIP: RunState.SKIPPED,
 }
 
-_RESTING = frozenset({RunState.INGESTED, RunState.FAILED, RunState.INCOMPLETE})
+_RESTING = frozenset({RunState.INGESTED, RunState.FAILED, RunState.INCOMPLETE, RunState.CONFLICT})
 
 
 def completion_key(
@@ -163,6 +165,8 @@ def decide(
         return Decision(Action.SKIP, entry.reason)
     if entry.state == "not_a_run":
         return Decision(Action.NOTHING, entry.reason)
+    if entry.state == "problem":  # the entry itself cannot be used (name, link, loop)
+        return Decision(Action.PROBLEM, entry.reason)
 
     future = _future(now, newest_mtime, entry.indicator_mtime, entry.trigger_mtime)
     if future is not None:

@@ -20,6 +20,7 @@ import structlog
 from rodrunner.config import AppConfig
 from rodrunner.discovery import RunEntry, classify_folder, find_sequencer_runs
 from rodrunner.errors import RodrunnerError
+from rodrunner.names import shown
 from rodrunner.profiles import PROFILES
 
 log = structlog.get_logger()
@@ -162,8 +163,6 @@ class Scanner:
 
     def look(self, spec: RootSpec, folder: str) -> list[Observation]:
         """The run units of one folder at the top of a root (after an observer event)."""
-        if not os.path.isdir(folder):
-            return []
         try:
             entries = classify_folder(
                 folder,
@@ -171,9 +170,10 @@ class Scanner:
                 completion_indicator=spec.completion_indicator,
                 trigger_file=self.trigger_file,
                 skip_file=self.skip_file,
+                root=spec.root,
             )
         except (RodrunnerError, OSError) as exc:
-            log.warning("scan.folder_failed", run_dir=folder, error=str(exc))
+            log.warning("scan.folder_failed", run_dir=shown(folder), error=str(exc))
             return []
         return self._observe(spec, entries)
 

@@ -8,6 +8,8 @@
       │         │           └──────┘ (retry with backoff)          │
       └─────────┴──> skipped / incomplete        queued <──────────┘ (.rodrunner-ingest again)
 
+A run whose collection another run folder owns (the same run id) ends ``conflict`` and waits
+for an operator (``rodrunner ingest RUN --replace|--suffix``, then ``rodrunnerd retry RUN``).
 A run that is submitted or running when the daemon stops goes back to ``queued`` at the next
 start (the flow resumes what is already in iRODS). ``failed`` is retried until
 ``daemon.max_attempts``, then kept for an operator (``rodrunnerd retry RUN``).
@@ -32,6 +34,8 @@ class RunState(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     INCOMPLETE = "incomplete"
+    CONFLICT = "conflict"
+    """Another run folder owns the run's iRODS collection; held for an operator."""
 
 
 _S = RunState
@@ -41,12 +45,15 @@ ALLOWED_TRANSITIONS: Mapping[RunState, frozenset[RunState]] = MappingProxyType(
         _S.SEEN: frozenset({_S.SETTLING, _S.QUEUED, _S.SKIPPED, _S.INCOMPLETE}),
         _S.SETTLING: frozenset({_S.SETTLING, _S.SEEN, _S.QUEUED, _S.SKIPPED, _S.INCOMPLETE}),
         _S.QUEUED: frozenset({_S.SUBMITTED, _S.FAILED, _S.SKIPPED}),
-        _S.SUBMITTED: frozenset({_S.RUNNING, _S.INGESTED, _S.FAILED, _S.QUEUED, _S.SKIPPED}),
-        _S.RUNNING: frozenset({_S.INGESTED, _S.FAILED, _S.QUEUED}),
+        _S.SUBMITTED: frozenset(
+            {_S.RUNNING, _S.INGESTED, _S.FAILED, _S.QUEUED, _S.SKIPPED, _S.CONFLICT}
+        ),
+        _S.RUNNING: frozenset({_S.INGESTED, _S.FAILED, _S.QUEUED, _S.CONFLICT}),
         _S.INGESTED: frozenset({_S.QUEUED, _S.SKIPPED}),
         _S.FAILED: frozenset({_S.QUEUED, _S.SKIPPED, _S.FAILED}),
         _S.SKIPPED: frozenset({_S.SEEN, _S.SETTLING, _S.QUEUED}),
         _S.INCOMPLETE: frozenset({_S.SEEN, _S.SETTLING, _S.QUEUED, _S.SKIPPED}),
+        _S.CONFLICT: frozenset({_S.QUEUED, _S.SKIPPED}),
     }
 )
 """Allowed ``from -> {to}``; anything else raises :class:`IllegalTransitionError`."""
@@ -54,7 +61,9 @@ ALLOWED_TRANSITIONS: Mapping[RunState, frozenset[RunState]] = MappingProxyType(
 IN_FLIGHT: frozenset[RunState] = frozenset({_S.QUEUED, _S.SUBMITTED, _S.RUNNING})
 """States in which the daemon owns the run: a new observation changes nothing."""
 
-RETRYABLE_BY_OPERATOR: frozenset[RunState] = frozenset({_S.FAILED, _S.INGESTED, _S.SKIPPED})
+RETRYABLE_BY_OPERATOR: frozenset[RunState] = frozenset(
+    {_S.FAILED, _S.INGESTED, _S.SKIPPED, _S.CONFLICT}
+)
 """States ``rodrunnerd retry`` moves back to ``queued``."""
 
 

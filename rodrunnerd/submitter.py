@@ -44,7 +44,9 @@ from rodrunnerd.errors import (
 
 log = structlog.get_logger()
 
-OutcomeKind = Literal["running", "ingested", "failed"]
+OutcomeKind = Literal["running", "ingested", "failed", "conflict"]
+"""``conflict``: the flow found the run's collection owned by another run folder and changed
+nothing (its state is named ``Conflict``, its summary's status is ``conflict``)."""
 FlowCallable = Callable[..., Any]
 
 
@@ -267,7 +269,8 @@ class EmbeddedSubmitter:
                 else getattr(state, "message", None)
             )
             error = str(reason or "ingest failed without a reason")
-            return Outcome(job, "failed", flow_run_id=flow_run_id, error=error, result=result)
+            kind: OutcomeKind = "conflict" if result.get("status") == "conflict" else "failed"
+            return Outcome(job, kind, flow_run_id=flow_run_id, error=error, result=result)
         return Outcome(job, "ingested", flow_run_id=flow_run_id, result=result)
 
     def stop(self, grace: float) -> frozenset[str]:
@@ -453,6 +456,9 @@ class DeploymentSubmitter:
                 self._following.pop(run_dir, None)
             if kind in FINAL_OK:
                 self._outcomes.put(Outcome(job, "ingested", flow_run_id=flow_run_id))
+            elif state.name == "Conflict":
+                reason = state.message or "another run folder owns the run's collection"
+                self._outcomes.put(Outcome(job, "conflict", flow_run_id=flow_run_id, error=reason))
             else:
                 reason = state.message or f"flow run ended {state.name}"
                 self._outcomes.put(Outcome(job, "failed", flow_run_id=flow_run_id, error=reason))

@@ -12,10 +12,12 @@ from contextlib import asynccontextmanager
 import anyio
 import structlog
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 
 from rodrunner import __version__
 from rodrunner.api import routes_health, routes_metadata, routes_runs, routes_workflows
+from rodrunner.api.docs_page import render_docs
+from rodrunner.api.guard import RequestGuard
 from rodrunner.api.launcher import prefect_problem
 from rodrunner.api.security import require_token
 from rodrunner.api.services import Services
@@ -28,6 +30,7 @@ from rodrunner.errors import (
     PathError,
     PermanentIRODSError,
     PrefectUnavailableError,
+    QueryValueError,
     RodrunnerError,
     RunConflictError,
     UnknownWorkflowError,
@@ -39,6 +42,7 @@ log = structlog.get_logger()
 
 STATUS_OF: tuple[tuple[type[RodrunnerError], int], ...] = (
     (PathError, 400),
+    (QueryValueError, 400),
     (UnknownWorkflowError, 404),
     (LedgerUnavailableError, 404),
     (RunConflictError, 409),
@@ -112,7 +116,20 @@ def create_app(config: AppConfig) -> FastAPI:
             "daemon's runs. Every route but /health needs `Authorization: Bearer <api.token>`."
         ),
         lifespan=lifespan,
+        docs_url=None,  # FastAPI's pages load scripts from a CDN; ours loads nothing
+        redoc_url=None,
     )
+    app.add_middleware(
+        RequestGuard,
+        token=config.api.token,
+        max_body_bytes=config.api.max_body_bytes,
+        public_paths=frozenset({"/health", "/openapi.json", "/docs"}),
+    )
+
+    @app.get("/docs", include_in_schema=False, response_class=HTMLResponse)
+    def docs() -> str:
+        return render_docs(app.openapi(), "/openapi.json")
+
     app.add_exception_handler(RodrunnerError, _rodrunner_error)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(routes_health.router)

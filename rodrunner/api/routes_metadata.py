@@ -21,6 +21,7 @@ _TEXT = r"^[^\x00-\x1f\x7f]+$"
     "/search",
     response_model=SearchPage,
     responses={
+        400: {"model": Problem, "description": "The key or value cannot be a query literal."},
         401: {"model": Problem, "description": "Missing or wrong bearer token."},
         502: {"model": Problem, "description": "iRODS refused the query."},
         503: {"model": Problem, "description": "iRODS cannot be reached."},

@@ -1,7 +1,10 @@
 """Bearer-token authentication (``api.token``) and the loopback rule for binding.
 
-Every route but ``/health`` depends on :func:`require_token`. Without a configured token the
-API only binds to a loopback address (:func:`check_bind`), and then every route is open.
+Every route but ``/health`` and the docs needs the token. :func:`token_problem` is the one
+check: the request guard (:mod:`rodrunner.api.guard`) applies it before any body is read, and
+:func:`require_token` (which also declares the scheme in the OpenAPI schema) again per route.
+Without a configured token the API only binds to a loopback address (:func:`check_bind`), and
+then every route is open.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from pydantic import SecretStr
 
 from rodrunner.errors import ConfigError
 
-__all__ = ["check_bind", "is_loopback", "require_token"]
+__all__ = ["check_bind", "is_loopback", "require_token", "token_problem"]
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -54,17 +57,27 @@ def _unauthorized(detail: str) -> HTTPException:
     )
 
 
+def token_problem(authorization: str | None, token: SecretStr | None) -> str | None:
+    """None when the ``Authorization`` header carries ``token`` (or none is configured), else
+    what is wrong with it (for a 401)."""
+    if token is None or token.get_secret_value() == "":
+        return None
+    scheme, _, given = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
+        return "missing bearer token; send 'Authorization: Bearer <api.token>'"
+    expected = token.get_secret_value().encode("utf-8")
+    if not secrets.compare_digest(given.strip().encode("utf-8", "surrogateescape"), expected):
+        return "wrong bearer token; send the value of api.token"
+    return None
+
+
 def require_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Pass when the bearer token equals ``api.token`` (or when none is configured)."""
+    del credentials  # declares the scheme in the schema; token_problem reads the header
     token: SecretStr | None = request.app.state.services.config.api.token
-    if token is None or token.get_secret_value() == "":
-        return
-    if credentials is None:
-        raise _unauthorized("missing bearer token; send 'Authorization: Bearer <api.token>'")
-    given = credentials.credentials.encode("utf-8", "surrogateescape")
-    expected = token.get_secret_value().encode("utf-8")
-    if not secrets.compare_digest(given, expected):
-        raise _unauthorized("wrong bearer token; send the value of api.token")
+    problem = token_problem(request.headers.get("authorization"), token)
+    if problem is not None:
+        raise _unauthorized(problem)

@@ -6,7 +6,6 @@ imports the flow module (Prefect is heavy: only when a run is asked for).
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rodrunner.api.confine import allowed_roots, confine_irods_path, confine_local_path
 from rodrunner.api.models import ParameterInfo
 from rodrunner.config import AppConfig
-from rodrunner.errors import PathError, UnknownWorkflowError
+from rodrunner.errors import UnknownWorkflowError
 from rodrunner.profiles import PROFILES
 
 __all__ = ["WORKFLOWS", "Workflow", "get_workflow"]
@@ -30,8 +29,24 @@ def _known_type(value: str | None) -> str | None:
     return value
 
 
-_FILE_NAME = r"^[^/\x00-\x1f\x7f]+$"
-"""A plain file name: no folder, no control character (Prefect stores parameters as JSON text)."""
+_NOT_IN_A_FILE_NAME = frozenset("/\\*?[]") | frozenset(map(chr, [*range(0x20), 0x7F]))
+"""Path separators, glob metacharacters and control characters (Prefect stores parameters as
+JSON text)."""
+
+
+def _plain_file_name(value: str | None) -> str | None:
+    """A completion file given through the API names one file of the run folder, nothing else:
+    a glob such as ``*`` would make every folder complete."""
+    if value is None:
+        return None
+    bad = sorted(set(value) & _NOT_IN_A_FILE_NAME)
+    if value in ("", ".", "..") or bad:
+        why = f"contains {''.join(bad)!r}" if bad else "is not a file name"
+        raise ValueError(
+            f"must be a plain file name such as CopyComplete.txt; {value!r} {why} "
+            "(no path separators, no glob characters * ? [ ], not '.' or '..')"
+        )
+    return value
 
 
 class _Params(BaseModel):
@@ -59,12 +74,12 @@ class IngestSequencerRunsParams(_Params):
     )
     completion_indicator: str | None = Field(
         None,
-        description="File that marks a run complete; the profile's if null.",
+        description="File that marks a run complete (a plain name); the profile's if null.",
         max_length=255,
-        pattern=_FILE_NAME,
     )
 
     _type = field_validator("sequencer_type")(_known_type)
+    _indicator = field_validator("completion_indicator")(_plain_file_name)
 
 
 class IngestAllSequencerRunsParams(_Params):
@@ -75,10 +90,11 @@ class IngestAllSequencerRunsParams(_Params):
     )
     completion_indicator: str | None = Field(
         None,
-        description="File that marks a run complete; each profile's if null.",
+        description="File that marks a run complete (a plain name); each profile's if null.",
         max_length=255,
-        pattern=_FILE_NAME,
     )
+
+    _indicator = field_validator("completion_indicator")(_plain_file_name)
 
 
 class UpdateRunMetadataParams(_Params):
@@ -103,8 +119,11 @@ class Workflow:
     description: str
 
     def load(self) -> Any:
-        """The Prefect flow object."""
-        return getattr(importlib.import_module(self.module), self.function)
+        """The Prefect flow object (imported only here: the flow modules import Prefect)."""
+        from rodrunner.workflows import ingest, metadata
+
+        modules = {ingest.__name__: ingest, metadata.__name__: metadata}
+        return getattr(modules[self.module], self.function)
 
     @property
     def slug(self) -> str:
@@ -145,7 +164,7 @@ class Workflow:
         return self.params.model_validate(dict(parameters)).model_dump()
 
     def confine(self, values: dict[str, Any], config: AppConfig) -> dict[str, Any]:
-        """Paths resolved inside the roots / the zone; :class:`PathError` otherwise."""
+        """Paths resolved inside the roots / the zone; ``PathError`` otherwise."""
         out = dict(values)
         roots = allowed_roots(config)
         if out.get("run_dir") is not None:
@@ -157,12 +176,6 @@ class Workflow:
         if out.get("irods_path") is not None:
             out["irods_path"] = confine_irods_path(
                 "irods_path", out["irods_path"], config.irods.zone
-            )
-        indicator = out.get("completion_indicator")
-        if indicator is not None and ("/" in indicator or indicator in ("", ".", "..")):
-            raise PathError(
-                f"completion_indicator {indicator!r} must be a plain file name such as "
-                "CopyComplete.txt"
             )
         return out
 

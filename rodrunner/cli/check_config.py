@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from rodrunner.config import AppConfig, get_config
+from rodrunner.config import AppConfig, get_config, secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.profiles import PROFILES, get_profile, with_indicator
 
@@ -47,7 +47,8 @@ def validate(config: AppConfig) -> None:
 
 
 def _check_irods(config: AppConfig) -> tuple[bool, str]:
-    """Log in to iRODS (or start the configured sandbox) and run one cheap query."""
+    """Log in to iRODS (or start the configured sandbox), run one cheap query, read the
+    server's version and the zone's checksum scheme (``irods.hash_scheme``; auto probes)."""
     try:
         from rodrunner.irods.client import iRODSClient
     except ModuleNotFoundError:
@@ -59,11 +60,16 @@ def _check_irods(config: AppConfig) -> tuple[bool, str]:
         with iRODSClient(config.irods) as client:
             seconds = client.ping()
             who = client.whoami
+            version = ".".join(map(str, client.server_version))
+            scheme = client.hash_scheme
     except RodrunnerError as exc:
         return False, f"{target}: {exc}"
     except Exception as exc:  # an untranslated failure still gets one line, not a traceback
         return False, f"{target}: {type(exc).__name__}: {exc}"
-    return True, f"logged in to {target} as {who} (query took {seconds * 1000:.0f} ms)"
+    return True, (
+        f"logged in to {target} as {who} (query took {seconds * 1000:.0f} ms); iRODS "
+        f"{version}, checksum scheme {scheme}"
+    )
 
 
 async def _prefect_health() -> Exception | None:
@@ -107,6 +113,9 @@ def register(app: typer.Typer) -> None:
         except ConfigError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
+        warning = secret_file_warning(config.source)
+        if warning is not None:
+            typer.echo(f"warning: {warning}", err=True)
         source = f"# from {config.source}" if config.source else "# defaults (no file found)"
         data: dict[str, Any] = config.masked()
         typer.echo(source)

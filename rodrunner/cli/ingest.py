@@ -24,8 +24,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from rodrunner.cli.logs import log_to_stderr
+from rodrunner.cli.logs import log_to_stderr, quiet_prefect_console
 from rodrunner.config import AppConfig, get_config
+from rodrunner.confine import allowed_roots, linked_out_of_root
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.irods.walk import walk_tree
 from rodrunner.parsers import parse_run_folder
@@ -99,10 +100,16 @@ def _run_with_progress(
     force: bool,
     totals: tuple[int, int],
     err: Console,
+    verbose: bool = False,
+    replace: bool = False,
+    suffix: str | None = None,
 ) -> dict[str, Any]:
     # Prefect is imported here: --dry-run and --help stay fast and never start a server.
     from rodrunner.tasks.irods import report_progress
     from rodrunner.workflows.ingest import ingest_run, summary_from_state
+
+    if not verbose:
+        quiet_prefect_console()
 
     files, size = totals
     columns = (
@@ -129,6 +136,8 @@ def _run_with_progress(
                 sequencer_type,
                 str(config_file) if config_file is not None else None,
                 force,
+                replace,
+                suffix,
                 return_state=True,
             )
     return summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
@@ -147,6 +156,21 @@ def ingest(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the plan; touch neither iRODS nor Prefect.")
     ] = False,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace",
+            help="The run's collection came from another folder (a conflict): move it aside "
+            "to <collection>.replaced-<time> and ingest this folder there.",
+        ),
+    ] = False,
+    suffix: Annotated[
+        str | None,
+        typer.Option(
+            "--suffix",
+            help="Ingest into <collection>_SUFFIX (a second folder with the same run id).",
+        ),
+    ] = None,
     config_file: ConfigOption = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug events.")] = False,
 ) -> None:
@@ -157,6 +181,10 @@ def ingest(
     _check_type(sequencer_type, err)
     config = _load(config_file, err)
     run_dir = run_dir.absolute()
+    outside = linked_out_of_root(run_dir, allowed_roots(config))  # the daemon's rule too
+    if outside is not None:
+        err.print(f"error: {outside}", markup=False, highlight=False)
+        raise typer.Exit(1)
     try:
         plan = _plan(run_dir, sequencer_type, config)
         if dry_run:
@@ -175,6 +203,9 @@ def ingest(
         force,
         (len(listing.files), listing.total_bytes),
         err,
+        verbose,
+        replace,
+        suffix,
     )
     status = summary.get("status")
     where = summary.get("irods_path") or "(no collection)"
@@ -193,6 +224,9 @@ def ingest(
             highlight=False,
         )
         return
+    if status == "conflict":
+        err.print(f"conflict: {summary.get('error')}", markup=False, highlight=False)
+        raise typer.Exit(1)
     err.print(f"error: ingest of {run_dir} failed: {summary.get('error')}", highlight=False)
     err.print(f"iRODS collection: {where} (not marked complete)", highlight=False)
     raise typer.Exit(1)
@@ -211,6 +245,8 @@ def update_metadata(
     from prefect.client.schemas.objects import State
 
     from rodrunner.workflows.metadata import update_run_metadata
+
+    quiet_prefect_console()
 
     state = cast(
         "State[Any]",

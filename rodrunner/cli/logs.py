@@ -30,3 +30,23 @@ def log_to_stderr(level: int = logging.INFO) -> None:
             logger_factory=structlog.PrintLoggerFactory(cast(TextIO, _Stderr())),
             wrapper_class=structlog.make_filtering_bound_logger(level),
         )
+
+
+class _NotPrefect(logging.Filter):
+    """Drops the records of Prefect's own loggers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "prefect" or record.name.startswith("prefect."))
+
+
+def quiet_prefect_console() -> None:
+    """Keep Prefect's run lines and task tracebacks off the terminal (they still reach the
+    Prefect API, the record of the run); the command prints its own outcome. Call after
+    Prefect is imported (it installs its console handler then)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            isinstance(f, _NotPrefect) for f in handler.filters
+        ):
+            handler.addFilter(_NotPrefect())

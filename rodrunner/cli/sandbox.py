@@ -14,6 +14,7 @@ import typer
 
 from rodrunner.cli.logs import log_to_stderr
 from rodrunner.sandbox import Sandbox
+from rodrunner.sandbox.limits import Limits
 
 
 def register(app: typer.Typer) -> None:
@@ -44,12 +45,30 @@ def sandbox(
         list[str] | None,
         typer.Option(help="A resource besides demoResc, for replicas (repeatable)."),
     ] = None,
+    auth_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a connection has to log in.")
+    ] = Limits.auth_timeout,
+    idle_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a logged-in connection may stay silent.")
+    ] = Limits.idle_timeout,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Connections at once; more are refused.")
+    ] = Limits.max_connections,
+    max_unauthenticated: Annotated[
+        int,
+        typer.Option(min=1, help="Connections not yet logged in; a new one closes the oldest."),
+    ] = Limits.max_unauthenticated,
 ) -> None:
     """Run an iRODS-protocol sandbox server for trials and tests (not production storage)."""
     if hash not in ("sha256", "md5"):
         raise typer.BadParameter(f"{hash!r} is not sha256 or md5", param_hint="--hash")
     if (tls_cert is None) != (tls_key is None):
         raise typer.BadParameter("give --tls-cert and --tls-key together", param_hint="--tls-cert")
+    if max_unauthenticated > max_connections:
+        raise typer.BadParameter(
+            "must not exceed --max-connections", param_hint="--max-unauthenticated"
+        )
+    limits = Limits(auth_timeout, idle_timeout, max_connections, max_unauthenticated)
     for option, path in (("--tls-cert", tls_cert), ("--tls-key", tls_key)):
         if path is not None and not path.is_file():
             raise typer.BadParameter(f"no file {path}", param_hint=option)
@@ -67,6 +86,7 @@ def sandbox(
                 tls_cert=tls_cert,
                 tls_key=tls_key,
                 resources=resource or (),
+                limits=limits,
             )
         except OSError as exc:
             typer.echo(f"cannot start the iRODS sandbox on {host}:{port}: {exc.strerror}", err=True)

@@ -16,7 +16,13 @@ if TYPE_CHECKING:  # the command imports its machinery lazily: `rodrunner --help
     from rodrunner.config import AppConfig
     from rodrunner.discovery import RunEntry
 
-_STYLE = {"complete": "green", "in_progress": "yellow", "skipped": "magenta", "not_a_run": "dim"}
+_STYLE = {
+    "complete": "green",
+    "in_progress": "yellow",
+    "skipped": "magenta",
+    "problem": "red",
+    "not_a_run": "dim",
+}
 
 
 def _roots(
@@ -51,6 +57,9 @@ def _roots(
 
 def _table(entries: list[RunEntry]) -> Table:
     from rich.table import Table
+    from rich.text import Text
+
+    from rodrunner.names import shown
 
     table = Table(show_header=True, header_style="bold", expand=False)
     table.add_column("state")
@@ -62,8 +71,8 @@ def _table(entries: list[RunEntry]) -> Table:
         table.add_row(
             f"[{style}]{entry.state}[/{style}]" if style else entry.state,
             entry.sequencer_type or "-",
-            entry.run_id,
-            entry.reason,
+            Text(shown(entry.run_id)),  # any bytes a name may hold, printable, never markup
+            Text(shown(entry.reason)),
         )
     return table
 

@@ -6,7 +6,8 @@ This process becomes a Prefect runner: it registers one deployment per flow on t
 SIGTERM. Deployment names are stable; ``Ingest Run/rodrunner-ingest-run`` is the default of
 ``daemon.deployment``. ``--config F`` is handed to the flow runs as ``$RODRUNNER_CONFIG`` (a
 path, never the secrets themselves). ``--cron`` schedules ``Ingest All Sequencer Runs``,
-``--audit-cron`` ``Audit Ingested Runs``.
+``--audit-cron`` ``Audit Ingested Runs``; ``--cron`` needs ``PREFECT_API_URL`` (a schedule on a
+temporary server would never fire), else exit 2.
 """
 
 from __future__ import annotations
@@ -114,6 +115,13 @@ def _valid_cron(expression: str) -> bool:
     return True
 
 
+def _prefect_api_url() -> str | None:
+    """The Prefect API this process talks to (environment or profile), None when unset."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or None
+
+
 def serve(
     cron: Annotated[
         str | None,
@@ -167,6 +175,15 @@ def serve(
             err=True,
         )
         raise typer.Exit(2) from None
+    if cron is not None and not _prefect_api_url():
+        typer.echo(
+            "error: --cron needs a Prefect server that outlives this command to keep the "
+            "schedule, and PREFECT_API_URL is not set: start one with `prefect server start` "
+            "and set PREFECT_API_URL=http://127.0.0.1:4200/api (in the environment or with "
+            "`prefect config set`), then run rodrunner serve --cron again",
+            err=True,
+        )
+        raise typer.Exit(2)
     from prefect import serve as prefect_serve
 
     names = ", ".join(f"{flow}/{name}" for flow, name in DEPLOYMENT_NAMES.items())

@@ -58,10 +58,12 @@ class _Bar:
 
 
 def print_report(out: Console, report: VerifyReport) -> None:
-    """One line per problem, then the summary."""
+    """One line per problem, one per note, then the summary."""
     for problem in report.problems:
         where = f"{problem.path}: " if problem.path else ""
         out.print(f"{problem.kind:<13} {where}{problem.message}", markup=False, highlight=False)
+    for note in report.notes:
+        out.print(f"{'note':<13} {note.message}", markup=False, highlight=False)
     kind = "deep " if report.deep else ""
     if report.ok:
         out.print(

@@ -5,8 +5,10 @@ Sessions come from ``IRODSConfig``: host/port/zone/user/password; or an iCommand
 ``irods.password``, else the ``.irodsA`` named by the environment, by
 ``$IRODS_AUTHENTICATION_FILE``, next to the environment file, or in ``~/.irods``); or
 ``irods.sandbox``, a directory where an in-process iRODS sandbox is started for the client's
-lifetime. Every call runs inside :func:`rodrunner.irods.errors.translate_errors`; per-file
-operations are retried on transient errors with :mod:`rodrunner.irods.retry`.
+lifetime. Every GenQuery keeps one connection for all its pages (a statement belongs to the
+server agent that opened it). Every call runs inside
+:func:`rodrunner.irods.errors.translate_errors`; per-file operations are retried on transient
+errors with :mod:`rodrunner.irods.retry`.
 
 Upload fast path (see DESIGN.md "Where ingest time goes"): one listing of the existing
 collections and one of the existing data objects (a GenQuery each, paged), each missing
@@ -29,6 +31,7 @@ import queue
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from contextlib import ExitStack, contextmanager
@@ -45,13 +48,17 @@ from irods.data_object import iRODSDataObjectFileRaw
 from irods.message import (
     CollectionRequest,
     FileOpenRequest,
+    GenQueryResponse,
     OpenedDataObjRequest,
     StringStringMap,
+    empty_gen_query_out,
     iRODSMessage,
 )
 from irods.meta import AVUOperation, iRODSMeta
 from irods.models import Collection, CollectionMeta, DataObject, DataObjectMeta, User
 from irods.password_obfuscation import decode as decode_irodsA
+from irods.query import Query
+from irods.results import ResultSet
 from irods.session import iRODSSession
 
 from rodrunner.config import IRODSConfig
@@ -60,12 +67,15 @@ from rodrunner.errors import (
     ChecksumMismatchError,
     ConfigError,
     IRODSError,
+    NameClashError,
     PathError,
     PermanentIRODSError,
     RodrunnerError,
     RunFolderError,
 )
+from rodrunner.irods.avu_input import metadata_avus
 from rodrunner.irods.errors import translate_errors
+from rodrunner.irods.genquery_literal import literal, subtree_condition
 from rodrunner.irods.replicas import (
     ChecksumFinding,
     Replica,
@@ -76,8 +86,17 @@ from rodrunner.irods.replicas import (
 from rodrunner.irods.replication import target_resource
 from rodrunner.irods.retry import call_with_retries
 from rodrunner.irods.walk import LocalFile, walk_tree
+from rodrunner.models import RunMetadata
 
-__all__ = ["AVU", "RemoteObject", "UploadReport", "check_irods_path", "iRODSClient"]
+__all__ = [
+    "AVU",
+    "LocalDigest",
+    "RemoteObject",
+    "UploadReport",
+    "check_irods_path",
+    "digest_bytes",
+    "iRODSClient",
+]
 
 log = structlog.get_logger()
 
@@ -88,6 +107,7 @@ O_WRONLY, O_CREAT, O_TRUNC, O_RDONLY = 1, 64, 512, 0
 PUT_OPR = 1
 GOOD_REPLICA = "1"
 ALREADY_EXISTS = "CATALOG_ALREADY_HAS_ITEM_BY_THAT_NAME"
+GEN_QUERY_AN = api_number["GEN_QUERY_AN"]
 
 Progress = Callable[[str, int], None]
 
@@ -122,6 +142,12 @@ class RemoteObject:
     size: int
     checksum: str | None
     good: bool = True
+    md5: str | None = None  # MD5 hex, when the catalog holds an MD5 (an MD5 zone)
+
+    @property
+    def has_checksum(self) -> bool:
+        """Whether the catalog holds a SHA-256 or MD5 checksum (agreed by the good replicas)."""
+        return self.checksum is not None or self.md5 is not None
 
 
 @dataclass
@@ -131,7 +157,8 @@ class UploadReport:
     ``files``/``bytes`` count every file of the tree now verified in iRODS (sent or already
     there); ``skipped``/``skipped_bytes`` those that were already there and not sent;
     ``uploaded`` the relative paths sent; ``checksums`` the SHA-256 hex of every file now in
-    iRODS; ``errors`` one ``(relative_path, message)`` per file that is not.
+    iRODS (``md5s`` their MD5 hex as well where the zone stores MD5); ``errors`` one
+    ``(relative_path, message)`` per file that is not.
     """
 
     files: int = 0
@@ -142,6 +169,7 @@ class UploadReport:
     errors: list[tuple[str, str]] = field(default_factory=list)
     checksums: dict[str, str] = field(default_factory=dict)
     uploaded: list[str] = field(default_factory=list)
+    md5s: dict[str, str] = field(default_factory=dict)  # MD5 hex too, in an MD5 zone
 
     @property
     def ok(self) -> bool:
@@ -152,6 +180,72 @@ class UploadReport:
     def bytes_sent(self) -> int:
         """Bytes actually transferred."""
         return self.bytes - self.skipped_bytes
+
+
+HashScheme = Literal["sha256", "md5"]
+SUPPORTED_SERVERS = ((4, 3), (5, 0))  # iRODS 4.3.x and 5.0.x (README "iRODS servers")
+
+
+@dataclass(frozen=True)
+class LocalDigest:
+    """A local file's SHA-256 hex, and its MD5 hex where the zone stores MD5 (same read)."""
+
+    sha256: str
+    md5: str | None = None
+
+    def matches(self, obj: RemoteObject) -> bool | None:
+        """Whether the catalog's checksum equals this file's; None when the catalog holds
+        no checksum in a scheme computed here."""
+        if obj.checksum is not None:
+            return obj.checksum == self.sha256
+        if obj.md5 is not None and self.md5 is not None:
+            return obj.md5 == self.md5
+        return None
+
+    def describe(self) -> str:
+        """``SHA-256 <hex>`` (and ``MD5 <hex>``) for messages."""
+        return f"SHA-256 {self.sha256}" + (f", MD5 {self.md5}" if self.md5 else "")
+
+
+class _Digests:
+    """SHA-256 always, MD5 as well for an MD5 zone, fed from one read of the data."""
+
+    def __init__(self, md5: bool) -> None:
+        self._sha256 = hashlib.sha256()
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+
+    def update(self, data: Any) -> None:
+        self._sha256.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
+
+    def result(self) -> LocalDigest:
+        return LocalDigest(
+            self._sha256.hexdigest(), self._md5.hexdigest() if self._md5 is not None else None
+        )
+
+
+def digest_bytes(data: bytes | memoryview, *, md5: bool = False) -> LocalDigest:
+    """The :class:`LocalDigest` of ``data``."""
+    digests = _Digests(md5)
+    digests.update(data)
+    return digests.result()
+
+
+def scheme_of_checksum(value: str | None) -> HashScheme | None:
+    """``sha256`` for ``sha2:<base64>``, ``md5`` for 32 hex digits, else None."""
+    if sha256_hex_from_irods(value) is not None:
+        return "sha256"
+    if md5_hex_from_irods(value) is not None:
+        return "md5"
+    return None
+
+
+def remote_checksum(value: str | None, size: int = -1) -> RemoteObject:
+    """A checksum string as iRODS returns it, as a :class:`RemoteObject` to compare with."""
+    return RemoteObject(
+        size=size, checksum=sha256_hex_from_irods(value), md5=md5_hex_from_irods(value)
+    )
 
 
 class _LocalFileError(RodrunnerError):
@@ -166,6 +260,16 @@ def sha256_hex_from_irods(checksum: str | None) -> str | None:
         return base64.b64decode(checksum[5:], validate=True).hex()
     except (binascii.Error, ValueError):
         return None
+
+
+def md5_hex_from_irods(checksum: str | None) -> str | None:
+    """A bare 32-digit MD5 hex (how iRODS stores MD5, optionally ``md5:``-prefixed); else None."""
+    if not checksum:
+        return None
+    value = checksum[4:] if checksum.startswith("md5:") else checksum
+    if len(value) == 32 and all(c in "0123456789abcdef" for c in value.lower()):
+        return value.lower()
+    return None
 
 
 def check_irods_path(path: str) -> str:
@@ -195,20 +299,96 @@ class _SubtreeCriterion(Criterion):  # type: ignore[misc]
 
     @property
     def irods_value(self) -> str:
-        return f"'{self.value}' || like '{self.value}/%'"
+        return subtree_condition(self.value)
+
+
+def _equals(column: Any, value: str, what: str) -> Any:
+    """``column == value`` once ``value`` is known to reach the server as exactly one literal
+    (QueryValueError otherwise): every condition built from outside input goes through here."""
+    literal(value, what=what)
+    return column == value
 
 
 def _in_subtree(name: str, path: str) -> bool:
     return name == path or name.startswith(path + "/")
 
 
-class _Session(iRODSSession):  # type: ignore[misc]
-    """A python-irodsclient session whose pool closes the socket of a connection it destroys.
+def _query_page(conn: Any, query: Query) -> ResultSet:
+    """One GEN_QUERY round trip of ``query`` on ``conn`` (no rows: an empty result set)."""
+    message = iRODSMessage("RODS_API_REQ", msg=query._message(), int_info=GEN_QUERY_AN)
+    conn.send(message)
+    try:
+        return ResultSet(conn.recv().get_main_message(GenQueryResponse))
+    except irods_exc.CAT_NO_ROWS_FOUND:
+        return ResultSet(empty_gen_query_out(list(query.columns.keys())))
 
-    python-irodsclient destroys a connection after a network error but leaves its socket open
-    until the garbage collector finds it (and then fails to say goodbye on it); here the socket
-    is closed as soon as the connection is destroyed.
+
+def _close_statement(conn: Any, query: Query, continue_index: int) -> None:
+    """Close statement ``continue_index`` on the connection that holds it (maxRows 0)."""
+    if continue_index > 0 and getattr(conn, "socket", None) is not None:
+        with contextlib.suppress(irods_exc.iRODSException):  # a dead line took it along
+            _query_page(conn, query.continue_index(continue_index).limit(0))
+
+
+class _OneConnectionQuery(Query):  # type: ignore[misc]
+    """A GenQuery whose pages, and the close of a statement it abandons, all go over one
+    connection held for the whole query.
+
+    A statement (``continueInx``) belongs to the server agent of the connection that opened
+    it: python-irodsclient's own ``get_batches``/``all`` take a connection from the pool for
+    each page, and a session whose pool grew (threads sharing it) sends a continuation to an
+    agent that does not hold it; a real server's agent dies there (iRODS 4.3.5 and 5.0.2,
+    segmentation fault in the catalog plugin) and a close sent there leaves the statement open.
     """
+
+    def _clone(self) -> _OneConnectionQuery:
+        new_q = super()._clone()
+        new_q.__class__ = _OneConnectionQuery
+        return new_q  # type: ignore[no-any-return]
+
+    def get_batches(self) -> Iterator[ResultSet]:
+        with self.sess.pool.get_connection() as conn:
+            result = _query_page(conn, self)
+            try:
+                yield result
+                while result.continue_index > 0:
+                    result = _query_page(conn, self.continue_index(result.continue_index))
+                    yield result
+            except GeneratorExit:
+                _close_statement(conn, self, result.continue_index)
+                raise
+
+    def all(self) -> ResultSet:
+        with self.sess.pool.get_connection() as conn:
+            result = _query_page(conn, self)
+            _close_statement(conn, self, result.continue_index)
+            return result
+
+    def one(self) -> Any:
+        results = self.all()
+        if not len(results):
+            raise irods_exc.NoResultFound()
+        if len(results) > 1:
+            raise irods_exc.MultipleResultsFound()
+        return results[0]
+
+    def first(self) -> Any:
+        results = self.limit(1).all()
+        return results[0] if len(results) else None
+
+
+class _Session(iRODSSession):  # type: ignore[misc]
+    """A python-irodsclient session whose queries stay on one connection, and whose pool
+    closes the socket of a connection it destroys.
+
+    Queries: see :class:`_OneConnectionQuery`. Sockets: python-irodsclient destroys a
+    connection after a network error but leaves its socket open until the garbage collector
+    finds it (and then fails to say goodbye on it); here the socket is closed as soon as the
+    connection is destroyed.
+    """
+
+    def query(self, *args: Any, **kwargs: Any) -> _OneConnectionQuery:
+        return _OneConnectionQuery(self, *args, **kwargs)
 
     def configure(self, **kwargs: Any) -> Any:
         account = super().configure(**kwargs)
@@ -235,6 +415,9 @@ class iRODSClient:
         self._all_sessions: list[iRODSSession] = []
         self._closed = False
         self._resource = target_resource(config)  # where puts go (destRescName)
+        self._probe_lock = threading.Lock()
+        self._hash_scheme: HashScheme | None = None
+        self._server_version: tuple[int, ...] | None = None
         try:
             self._session_kwargs = self._make_session_kwargs(config)
             self._session = self._new_session()
@@ -255,6 +438,7 @@ class iRODSClient:
                     zone=config.zone,
                     user=config.user,
                     password=(config.password.get_secret_value() if config.password else "rods"),
+                    hash=config.sandbox_hash_scheme,
                 )
             )
             self._sandbox = info
@@ -389,12 +573,123 @@ class iRODSClient:
         """The user's home collection."""
         return f"/{self.zone}/home/{self.user}"
 
+    @property
+    def server_version(self) -> tuple[int, ...]:
+        """The server's release, e.g. ``(5, 0, 2)``; logged once (``irods.server_version``),
+        a warning when it is not a 4.3.x or 5.0.x release (the ones rodrunner is checked
+        against)."""
+        with self._probe_lock:
+            if self._server_version is None:
+
+                def ask() -> tuple[int, ...]:
+                    with translate_errors():
+                        return tuple(int(x) for x in self._session.server_version)
+
+                version = call_with_retries(ask, operation="connect")
+                self._server_version = version
+                text = ".".join(map(str, version))
+                if version[:2] in SUPPORTED_SERVERS:
+                    log.info("irods.server_version", version=text)
+                else:
+                    log.warning(
+                        "irods.server_version",
+                        version=text,
+                        problem="not an iRODS version rodrunner was checked against "
+                        "(4.3.x, 5.0.x); watch the first ingests closely",
+                    )
+            return self._server_version
+
+    @property
+    def hash_scheme(self) -> HashScheme:
+        """The zone's checksum scheme: ``irods.hash_scheme``, or (``auto``, asked once per
+        client) the ``hash_scheme`` the server states in its client hints (its
+        ``default_hash_scheme``), else what it stored for a 1-byte probe object put without
+        a checksum.
+
+        Raises ConfigError when it cannot be told (no usable hint, and the probe fails or
+        the server stores neither SHA-256 nor MD5).
+        """
+        with self._probe_lock:
+            if self._hash_scheme is None:
+                configured = self._config.hash_scheme
+                source = "irods.hash_scheme"
+                scheme: HashScheme | None = None if configured == "auto" else configured
+                if scheme is None:
+                    scheme, source = self._hinted_hash_scheme(), "client_hints"
+                if scheme is None:
+                    scheme, source = self._probe_hash_scheme(), "probe"
+                self._hash_scheme = scheme
+                log.info("irods.hash_scheme", scheme=scheme, source=source)
+            return self._hash_scheme
+
+    def _hinted_hash_scheme(self) -> HashScheme | None:
+        """``hash_scheme`` of CLIENT_HINTS (iRODS 4.3 and 5.0); None when not usable."""
+
+        def ask() -> Any:
+            with translate_errors():
+                return self._session.client_hints
+
+        try:
+            hints = call_with_retries(ask, operation="client_hints")
+        except IRODSError as exc:
+            log.warning("irods.client_hints_failed", error=str(exc))
+            return None
+        except Exception as exc:  # a reply that is not the JSON object 4.3/5.0 send
+            log.warning("irods.client_hints_failed", error=f"{type(exc).__name__}: {exc}")
+            return None
+        value = str(hints.get("hash_scheme", "")) if isinstance(hints, dict) else ""
+        if value.lower() == "sha256":
+            return "sha256"
+        if value.lower() == "md5":
+            return "md5"
+        log.warning("irods.client_hints_failed", error=f"hash_scheme {value!r}")
+        return None
+
+    def _probe_hash_scheme(self) -> HashScheme:
+        path = f"{self.home}/.rodrunner-hash-probe-{uuid.uuid4().hex[:12]}"
+        fix = (
+            "set irods.hash_scheme to the zone's default_hash_scheme (sha256 or md5; ask the "
+            "iRODS administrator)"
+        )
+        try:
+            with self._worker_session() as session:
+                call_with_retries(
+                    lambda: self._put_single(session, path, b"\n"),
+                    operation="put",
+                    path=path,
+                    on_retry=session.cleanup,
+                )
+            value = self._checksum_value(path, recompute=False)
+        except IRODSError as exc:
+            raise ConfigError(
+                f"cannot tell the zone's checksum scheme: the probe object '{path}' could not "
+                f"be stored and checksummed ({exc}); {fix}",
+                key="irods.hash_scheme",
+            ) from None
+        finally:
+            with contextlib.suppress(Exception), translate_errors(path):
+                self._session.data_objects.unlink(path, force=True)
+        scheme = scheme_of_checksum(value)
+        if scheme is None:
+            raise ConfigError(
+                f"cannot tell the zone's checksum scheme: iRODS stored {value!r} for a probe "
+                f"object, neither SHA-256 ('sha2:...') nor MD5 (32 hex digits); {fix}",
+                key="irods.hash_scheme",
+            )
+        return scheme
+
     def ping(self) -> float:
-        """Log in and run a cheap query; the seconds it took. Raises IRODSError on failure."""
+        """Log in and run a cheap query; the seconds it took. Raises IRODSError on failure.
+
+        Also logs the server's version (see :attr:`server_version`).
+        """
         start = time.perf_counter()
         with translate_errors():
-            self._session.query(User.name).filter(User.name == self.user).limit(1).all()
-        return time.perf_counter() - start
+            user = _equals(User.name, self.user, "iRODS user")
+            self._session.query(User.name).filter(user).limit(1).all()
+        seconds = time.perf_counter() - start
+        self.server_version  # noqa: B018 - logs it once
+        return seconds
 
     # --------------------------------------------------------------- collections
 
@@ -404,7 +699,11 @@ class iRODSClient:
 
         def run() -> bool:
             with translate_errors(path):
-                rows = self._session.query(Collection.id).filter(Collection.name == path).all()
+                rows = (
+                    self._session.query(Collection.id)
+                    .filter(_equals(Collection.name, path, "iRODS path"))
+                    .all()
+                )
             return len(rows) > 0
 
         return call_with_retries(run, operation="stat", path=path)
@@ -414,6 +713,17 @@ class iRODSClient:
         path = check_irods_path(path)
         with self._worker_session() as session:
             self._create_collection(session, path)
+
+    def move_collection(self, path: str, target: str) -> None:
+        """Rename collection ``path`` (and everything below it) to ``target``, which must not
+        exist; data and AVUs move with it."""
+        path = check_irods_path(path)
+        target = check_irods_path(target)
+        with translate_errors(path):
+            if self._session.collections.exists(target):
+                raise NameClashError(f"cannot move {path} to {target}: {target} exists")
+            self._session.collections.move(path, target)
+        log.info("irods.collection_moved", path=path, target=target)
 
     def remove_collection(self, path: str) -> None:
         """Remove ``path`` and everything below it, bypassing the trash."""
@@ -496,10 +806,12 @@ class iRODSClient:
                 out[rel] = RemoteObject(size=replicas[0][0], checksum=None, good=False)
                 continue
             sizes = {r[0] for r in good}
-            sums = {sha256_hex_from_irods(r[1]) for r in good}
+            sums = {r[1] for r in good}
+            agreed = sums.pop() if len(sums) == 1 else None
             out[rel] = RemoteObject(
                 size=good[0][0] if len(sizes) == 1 else -1,
-                checksum=sums.pop() if len(sums) == 1 else None,
+                checksum=sha256_hex_from_irods(agreed),
+                md5=md5_hex_from_irods(agreed),
             )
         return out
 
@@ -510,22 +822,40 @@ class iRODSClient:
         (``forceChksum``): that is not a verification; use :meth:`verify_replicas` for one.
         """
         path = check_irods_path(path)
+        value = self._checksum_value(path, recompute=recompute)
+        hexsum = sha256_hex_from_irods(value)
+        if hexsum is None:
+            raise PermanentIRODSError(
+                f"iRODS returned checksum {value!r} for '{path}', not SHA-256 (an MD5 zone "
+                "stores MD5: use checksum_of())",
+                path=path,
+                name="UNSUPPORTED_HASH_SCHEME",
+            )
+        return hexsum
+
+    def checksum_of(self, path: str, *, recompute: bool = False) -> RemoteObject:
+        """The server's checksum of ``path`` in whichever scheme it holds (SHA-256 or MD5;
+        ``size`` -1); PermanentIRODSError for any other. ``recompute``: as :meth:`checksum`
+        (the server uses the zone's default_hash_scheme)."""
+        path = check_irods_path(path)
+        value = self._checksum_value(path, recompute=recompute)
+        if scheme_of_checksum(value) is None:
+            raise PermanentIRODSError(
+                f"iRODS returned checksum {value!r} for '{path}', neither SHA-256 nor MD5; "
+                "rodrunner supports zones whose default_hash_scheme is SHA256 or MD5",
+                path=path,
+                name="UNSUPPORTED_HASH_SCHEME",
+            )
+        return remote_checksum(value)
+
+    def _checksum_value(self, path: str, *, recompute: bool) -> str:
         options = {kw.FORCE_CHKSUM_KW: ""} if recompute else {}
 
         def attempt() -> str:
             with translate_errors(path):
                 return str(self._session.data_objects.chksum(path, **options))
 
-        value = call_with_retries(attempt, operation="checksum", path=path)
-        hexsum = sha256_hex_from_irods(value)
-        if hexsum is None:
-            raise PermanentIRODSError(
-                f"iRODS returned checksum {value!r} for '{path}', not SHA-256; set the server's "
-                "default_hash_scheme to SHA256",
-                path=path,
-                name="UNSUPPORTED_HASH_SCHEME",
-            )
-        return hexsum
+        return call_with_retries(attempt, operation="checksum", path=path)
 
     def list_replicas(self, collection: str) -> dict[str, list[Replica]]:
         """Every replica of every data object at or below ``collection``, by relative path."""
@@ -579,7 +909,7 @@ class iRODSClient:
     def put_bytes(self, path: str, data: bytes) -> str:
         """Write ``data`` to data object ``path`` (replacing it); the verified SHA-256 hex."""
         path = check_irods_path(path)
-        expected = hashlib.sha256(data).hexdigest()
+        expected = digest_bytes(data, md5=self.hash_scheme == "md5")
         with self._worker_session() as session:
 
             def attempt() -> None:
@@ -589,14 +919,15 @@ class iRODSClient:
                     self._write(session, path, len(data), _BytesSource(data))
 
             call_with_retries(attempt, operation="put", path=path, on_retry=session.cleanup)
-        actual = self.checksum(path)
-        if actual != expected:
+        actual = self.checksum_of(path)
+        if not expected.matches(actual):
             raise ChecksumMismatchError(
-                f"iRODS stored '{path}' with SHA-256 {actual}, expected {expected}; write it again",
+                f"iRODS stored '{path}' with checksum {actual.checksum or actual.md5}, expected "
+                f"{expected.describe()}; write it again",
                 path=path,
                 name="USER_CHKSUM_MISMATCH",
             )
-        return expected
+        return expected.sha256
 
     def read_bytes(self, path: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:
         """The content of data object ``path``; PermanentIRODSError if it exceeds ``max_bytes``."""
@@ -666,18 +997,20 @@ class iRODSClient:
             _send_with_bytes(conn, api_number["DATA_OBJ_PUT_AN"], body, data)
             conn.recv()
 
-    def _write(self, session: iRODSSession, path: str, size: int, source: _Source) -> str:
+    def _write(
+        self, session: iRODSSession, path: str, size: int, source: _Source, *, md5: bool = False
+    ) -> LocalDigest:
         """Create or truncate ``path``, stream ``source`` into it; the local SHA-256 hex.
 
         Two reused buffers per thread: while one chunk is on the wire (and the server writes
         and hashes it), a helper thread reads and hashes the next one into the other buffer,
-        so the client's SHA-256 overlaps the round trip instead of adding to it. No further
-        copies. If the local file fails mid-way the partial object is removed again.
+        so the client's SHA-256 (and MD5, ``md5``) overlaps the round trip instead of adding to
+        it. No further copies. If the local file fails mid-way the partial object is removed.
         """
         options = {kw.REG_CHKSUM_KW: "", kw.DATA_SIZE_KW: str(size)}
         if self._resource:
             options[kw.DEST_RESC_NAME_KW] = self._resource
-        digest = hashlib.sha256()
+        digest = _Digests(md5)
         with translate_errors(path):
             raw = self._open_raw(session, path, O_WRONLY | O_CREAT | O_TRUNC, size, options)
         chunks = _Prefetcher(source, digest)
@@ -696,7 +1029,7 @@ class iRODSClient:
         finally:
             chunks.close()
         _close_raw(raw, path, quiet=False)
-        return digest.hexdigest()
+        return digest.result()
 
     def _read(self, session: iRODSSession, path: str, max_bytes: int) -> bytes:
         with translate_errors(path):
@@ -750,12 +1083,12 @@ class iRODSClient:
         if is_collection:
             return self._session.query(
                 CollectionMeta.name, CollectionMeta.value, CollectionMeta.units
-            ).filter(Collection.name == path)
+            ).filter(_equals(Collection.name, path, "iRODS path"))
         return self._session.query(
             DataObjectMeta.name, DataObjectMeta.value, DataObjectMeta.units
         ).filter(
-            Collection.name == posixpath.dirname(path),
-            DataObject.name == posixpath.basename(path),
+            _equals(Collection.name, posixpath.dirname(path), "iRODS path"),
+            _equals(DataObject.name, posixpath.basename(path), "iRODS path"),
         )
 
     def set_metadata(
@@ -828,12 +1161,14 @@ class iRODSClient:
         with translate_errors():
             if kind in ("any", "collection"):
                 q = self._session.query(Collection.name).filter(
-                    CollectionMeta.name == attribute, CollectionMeta.value == value
+                    _equals(CollectionMeta.name, attribute, "AVU attribute"),
+                    _equals(CollectionMeta.value, value, "AVU value"),
                 )
                 found.update(r[Collection.name] for r in q.get_results())
             if kind in ("any", "data_object"):
                 q = self._session.query(Collection.name, DataObject.name).filter(
-                    DataObjectMeta.name == attribute, DataObjectMeta.value == value
+                    _equals(DataObjectMeta.name, attribute, "AVU attribute"),
+                    _equals(DataObjectMeta.value, value, "AVU value"),
                 )
                 found.update(f"{r[Collection.name]}/{r[DataObject.name]}" for r in q.get_results())
 
@@ -843,7 +1178,7 @@ class iRODSClient:
         self,
         local_dir: str | os.PathLike[str],
         irods_path: str,
-        metadata: Iterable[AVU | tuple[str, ...]] | None = None,
+        metadata: RunMetadata | Iterable[AVU | tuple[str, ...]] | None = None,
         *,
         include: Sequence[str] | None = None,
         exclude: Sequence[str] | None = None,
@@ -860,10 +1195,13 @@ class iRODSClient:
         of the tree, permission, checksum mismatch) land in ``report.errors``; a wrong password
         or a server that stays unreachable after the retries raises. ``progress(rel, nbytes)``
         is called once per finished file (from worker threads, one call at a time); ``metadata``
-        AVUs are added atomically on the collection at the end.
+        (a ``RunMetadata``: the run AVUs the ingest flow writes, with ``irods.avu_prefix``; or
+        ``(attribute, value, units)`` triples; anything else is a TypeError before any
+        transfer) is added atomically on the collection at the end.
         """
         start = time.perf_counter()
         collection = check_irods_path(irods_path)
+        avus = None if metadata is None else metadata_avus(metadata, self._config.avu_prefix)
         try:
             listing = walk_tree(local_dir, include=include, exclude=exclude)
         except OSError as exc:
@@ -875,6 +1213,8 @@ class iRODSClient:
         bound = log.bind(collection=collection, local_dir=str(listing.root))
         bound.info("irods.upload_started", files=len(listing.files), bytes=listing.total_bytes)
 
+        self.server_version  # noqa: B018 - logs it once
+        md5 = self.hash_scheme == "md5"
         existing_colls = self._existing_collections(collection)
         remote = self.list_objects(collection) if collection in existing_colls else {}
         wanted = {collection} | {f"{collection}/{d}" for d in listing.directories}
@@ -883,7 +1223,7 @@ class iRODSClient:
         workers = max(1, threads or self._config.transfer_threads)
         progress_lock = threading.Lock()
         stop = threading.Event()
-        results: dict[str, tuple[str, bool]] = {}
+        results: dict[str, tuple[LocalDigest, bool]] = {}
 
         def task(local: LocalFile) -> None:
             if stop.is_set():
@@ -891,7 +1231,7 @@ class iRODSClient:
             target = _child(collection, local.relative)
             try:
                 with self._worker_session() as session:
-                    sha, sent = self._upload_one(session, local, target, remote, force)
+                    sha, sent = self._upload_one(session, local, target, remote, force, md5)
             except (_LocalFileError, PermanentIRODSError) as exc:
                 if isinstance(exc, AuthenticationError):
                     stop.set()
@@ -921,8 +1261,8 @@ class iRODSClient:
                     raise fut.exception()  # type: ignore[misc]
 
         self._verify(collection, listing.files, results, report)
-        if metadata is not None:
-            self.set_metadata(collection, metadata)
+        if avus is not None:
+            self.set_metadata(collection, avus)
         report.seconds = time.perf_counter() - start
         bound.info(
             "irods.upload_finished",
@@ -958,29 +1298,30 @@ class iRODSClient:
         target: str,
         remote: dict[str, RemoteObject],
         force: bool,
-    ) -> tuple[str, bool]:
-        """(local SHA-256 hex, whether it was sent) for one file.
+        md5: bool,
+    ) -> tuple[LocalDigest, bool]:
+        """(local digests, whether it was sent) for one file.
 
         An object without a good replica (a write that never closed) is always sent again.
         """
         there = remote.get(local.relative)
         if there is not None and there.good and there.size == local.size:
-            local_sha = _hash_file(local)
-            server_sha = there.checksum
-            if force or server_sha is None:
-                server_sha = self.checksum(target, recompute=force)
-            if server_sha == local_sha:
-                return local_sha, False
+            local_digest = _hash_file(local, md5=md5)
+            same = None if force else local_digest.matches(there)
+            if same is None:
+                same = local_digest.matches(self.checksum_of(target, recompute=force))
+            if same:
+                return local_digest, False
 
-        def attempt() -> str:
+        def attempt() -> LocalDigest:
             with _open_local(local) as fh:
                 if local.size <= SINGLE_PUT_MAX:
                     data = _FileSource(fh, local).read(local.size + 1)
                     if len(data) <= SINGLE_PUT_MAX:  # else it grew past it: stream it
                         self._put_single(session, target, data)
-                        return hashlib.sha256(data).hexdigest()
+                        return digest_bytes(data, md5=md5)
                     fh.seek(0)
-                return self._write(session, target, local.size, _FileSource(fh, local))
+                return self._write(session, target, local.size, _FileSource(fh, local), md5=md5)
 
         return call_with_retries(
             attempt, operation="put", path=target, on_retry=session.cleanup
@@ -990,15 +1331,15 @@ class iRODSClient:
         self,
         collection: str,
         files: Sequence[LocalFile],
-        results: dict[str, tuple[str, bool]],
+        results: dict[str, tuple[LocalDigest, bool]],
         report: UploadReport,
     ) -> None:
-        """Compare every server checksum with the local SHA-256 (one listing)."""
+        """Compare every server checksum with the local digest of its scheme (one listing)."""
         after = self.list_objects(collection) if results else {}
         for local in files:
             if local.relative not in results:
                 continue
-            sha, sent = results[local.relative]
+            digest, sent = results[local.relative]
             there = after.get(local.relative)
             target = _child(collection, local.relative)
             if there is not None and not there.good:
@@ -1011,27 +1352,32 @@ class iRODSClient:
                     )
                 )
                 continue
-            server_sha = there.checksum if there is not None else None
-            if there is not None and server_sha is None:
+            same = digest.matches(there) if there is not None else False
+            server = there
+            if there is not None and same is None:
                 try:
-                    server_sha = self.checksum(target)
+                    server = self.checksum_of(target)
                 except PermanentIRODSError as exc:
                     report.errors.append((local.relative, str(exc)))
                     continue
-            if there is None or there.size != local.size or server_sha != sha:
+                same = digest.matches(server)
+            if there is None or there.size != local.size or not same:
+                held = (server.checksum or server.md5) if server is not None else None
                 report.errors.append(
                     (
                         local.relative,
                         f"iRODS holds '{target}' with size "
-                        f"{there.size if there else 'none'} and SHA-256 {server_sha}, the local "
-                        f"file has {local.size} bytes and SHA-256 {sha}; it changed while being "
-                        "read or the transfer was damaged: ingest again",
+                        f"{there.size if there else 'none'} and checksum {held}, the local "
+                        f"file has {local.size} bytes and {digest.describe()}; it changed "
+                        "while being read or the transfer was damaged: ingest again",
                     )
                 )
                 continue
             report.files += 1
             report.bytes += local.size
-            report.checksums[local.relative] = sha
+            report.checksums[local.relative] = digest.sha256
+            if digest.md5 is not None:
+                report.md5s[local.relative] = digest.md5
             if sent:
                 report.uploaded.append(local.relative)
             else:
@@ -1192,14 +1538,14 @@ def _open_local(local: LocalFile) -> Iterator[IO[bytes]]:
         yield fh
 
 
-def _hash_file(local: LocalFile) -> str:
-    digest = hashlib.sha256()
+def _hash_file(local: LocalFile, *, md5: bool = False) -> LocalDigest:
+    digest = _Digests(md5)
     with _open_local(local) as fh:
         source = _FileSource(fh, local)
         buf = _chunk_buffer()
         while n := source.readinto(buf):
             digest.update(memoryview(buf)[:n])
-    return digest.hexdigest()
+    return digest.result()
 
 
 def _close_socket(conn: Any) -> None:

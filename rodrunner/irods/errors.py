@@ -159,7 +159,7 @@ def translate(exc: BaseException, path: str | None = None) -> IRODSError:
     if isinstance(exc, irods_exc.NetworkException):
         return TransientIRODSError(
             f"iRODS connection failed{_where(path)} (NetworkException{_detail(exc)}); "
-            "is the server reachable? the operation is retried",
+            "is the server reachable?",
             path=path,
             name="NetworkException",
         )

@@ -32,6 +32,7 @@ from irods.session import iRODSSession
 
 from rodrunner.errors import IRODSError
 from rodrunner.irods.errors import translate_errors
+from rodrunner.irods.genquery_literal import subtree_condition
 
 __all__ = [
     "REPLICA_STATES",
@@ -152,7 +153,9 @@ def query_replicas(session: iRODSSession, collection: str) -> dict[str, list[Rep
 
     ``collection`` must be clean (see ``check_irods_path``); one GenQuery, paged. The replica
     number is selected, so replicas that agree on everything else still come back one by one.
+    A path that no GenQuery literal can hold is refused (QueryValueError) before any query.
     """
+    subtree_condition(collection)
     query = session.query(
         Collection.name,
         DataObject.name,

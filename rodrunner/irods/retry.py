@@ -25,7 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from rodrunner.errors import is_transient
+from rodrunner.errors import TransientIRODSError, is_transient
 
 __all__ = [
     "RetryPolicy",
@@ -131,4 +131,16 @@ def call_with_retries(
         before_sleep=before_sleep,
         reraise=True,
     )
-    return retrying(fn)
+    try:
+        return retrying(fn)
+    except TransientIRODSError as exc:
+        attempts = int(retrying.statistics.get("attempt_number", 1))
+        if attempts <= 1:
+            raise
+        # The retries are spent: say so, so that a final report never promises another try.
+        raise type(exc)(
+            f"{exc}; gave up after {attempts} attempts",
+            path=exc.path,
+            code=exc.code,
+            name=exc.name,
+        ) from exc

@@ -30,12 +30,15 @@ from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     colls,
     dataobjects,
     genquery,
+    hints,
     metadata,
     put,
     replicas,
     server,
 )
+from rodrunner.sandbox.dispatch import Settings
 from rodrunner.sandbox.faults import Faults
+from rodrunner.sandbox.limits import Limits
 
 __all__ = ["Faults", "Sandbox", "SandboxInfo", "run_sandbox", "shared_sandbox"]
 
@@ -69,12 +72,13 @@ class Sandbox:
         tls_cert: Path | str | None = None,
         tls_key: Path | str | None = None,
         resources: Sequence[str] = (),
+        limits: Limits | None = None,
     ) -> None:
         if hash not in ("sha256", "md5"):
             raise ValueError(f"sandbox hash must be 'sha256' or 'md5', not {hash!r}")
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("give both tls_cert and tls_key, or neither")
-        settings = server.Settings(
+        settings = Settings(
             root=Path(root),
             zone=zone,
             user=user,
@@ -83,7 +87,9 @@ class Sandbox:
             resources=tuple(resources),
             tls_cert=Path(tls_cert) if tls_cert is not None else None,
             tls_key=Path(tls_key) if tls_key is not None else None,
+            limits=limits if limits is not None else Limits(),
         )
+        self.hash = hash
         self._server = server.Server(settings, host=host, port=port)
         self.info = SandboxInfo(
             host=self._server.host,
@@ -159,6 +165,7 @@ def shared_sandbox(
     zone: str = "tempZone",
     user: str = "rods",
     password: str = "rods",  # noqa: S107  (the documented sandbox default)
+    hash: str = "sha256",
 ) -> Iterator[SandboxInfo]:
     """The one in-process sandbox serving ``root``, shared by every caller in this process.
 
@@ -170,10 +177,17 @@ def shared_sandbox(
     with _shared_lock:
         entry = _shared.get(key)
         if entry is None:
-            sandbox = Sandbox(key, zone=zone, user=user, password=password)
+            sandbox = Sandbox(key, zone=zone, user=user, password=password, hash=hash)
             sandbox.start()
         else:
             sandbox = entry[0]
+            if sandbox.hash != hash:
+                raise ConfigError(
+                    f"the sandbox in '{key}' already runs with checksum scheme "
+                    f"{sandbox.hash} in this process, not {hash}; give every configuration of "
+                    "one process the same irods.sandbox_hash_scheme, or another irods.sandbox",
+                    key="irods.sandbox_hash_scheme",
+                )
             if (sandbox.info.zone, sandbox.info.user) != (zone, user):
                 raise ConfigError(
                     f"the sandbox in '{key}' already runs for {sandbox.info.user}#"

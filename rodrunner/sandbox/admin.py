@@ -25,13 +25,12 @@ import sqlite3
 from irods import password_obfuscation as obf
 
 from rodrunner.sandbox.catalog import now_ts
+from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import Node, SandboxError, codes
 from rodrunner.sandbox.replicas import add_resource
-from rodrunner.sandbox.server import Context, Reply, Request, api
 
 CAT_INVALID_USER_TYPE = -820000
 CAT_INSUFFICIENT_PRIVILEGE_LEVEL = -830000
-CAT_INVALID_ZONE = -828000
 
 USER_TYPES = ("rodsuser", "rodsadmin", "groupadmin", "rodsgroup")
 MAX_PASSWORD_LEN = 50

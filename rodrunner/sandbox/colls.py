@@ -11,8 +11,8 @@ import sqlite3
 from pathlib import Path
 
 from rodrunner.sandbox.catalog import RESOURCE, now_ts, parent_of, split_path
+from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import SandboxError, codes
-from rodrunner.sandbox.server import Context, Reply, Request, api
 
 
 def logical_path(ctx: Context, raw: str) -> str:

@@ -29,9 +29,9 @@ from rodrunner.sandbox.colls import (
     rename_collection,
     trash_path,
 )
+from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import SandboxError, codes, json_buf, pack
 from rodrunner.sandbox.replicas import SYS_RESC_DOES_NOT_EXIST, vault_of
-from rodrunner.sandbox.server import Context, Reply, Request, api
 from rodrunner.sandbox.vault import Vault, format_checksum, new_hasher, scheme_of
 
 O_WRONLY, O_RDWR, O_CREAT, O_TRUNC = 1, 2, 64, 512

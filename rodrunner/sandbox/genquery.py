@@ -7,10 +7,13 @@ does (column-major, 50 ``SqlResult_PI`` slots, ``reslen`` = longest value + 1, a
 Every literal from the client travels as an SQL parameter; only identifiers from the fixed
 :data:`COLUMNS` table are written into the SQL text.
 
-I/O part: :class:`GenQueryEngine` runs a query on an ``sqlite3`` connection and keeps the
-continuation cursors (``continueInx``). Cursors are shared by all connections of one server,
-because python-irodsclient may close a query on another pooled connection than the one that
-opened it (see the traces).
+I/O part: :class:`GenQueryEngine` runs a query on an ``sqlite3`` connection; the open
+statements (``continueInx``) live in a :class:`Statements` table of the connection, as in a real
+agent: 50 slots, ``continueInx`` = slot + 1, the lowest free slot taken first, a slot freed by
+a page with fewer than ``maxRows`` rows, a continuation that finds none (CAT_NO_ROWS_FOUND)
+or a close (``maxRows`` 0). Closing a statement the agent does not hold is a
+no-op (status 0); *continuing* one kills a real agent (a NULL statement read in the catalog
+plugin: no reply, the socket closes, traces rodrunner/10-11), and the handler does the same.
 
 Semantics reproduced from the server: DISTINCT unless ``NO_DISTINCT``; rows ordered by the
 ``ORDER_BY``/``ORDER_BY_DESC`` columns first, then by every selected column in order;
@@ -21,20 +24,25 @@ Not reproduced: ACL filtering (the sandbox has no ACLs; every user sees everythi
 
 from __future__ import annotations
 
-import itertools
 import sqlite3
 import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import structlog
+
+from rodrunner.sandbox.dispatch import Context, Disconnect, Reply, Request, api
+from rodrunner.sandbox.dispatch import ServerState as Server
 from rodrunner.sandbox.protocol import Node, SandboxError, escape
-from rodrunner.sandbox.server import Context, Reply, Request, Server, api
+
+log = structlog.get_logger()
 
 CAT_NO_ROWS_FOUND = -808000
 CAT_UNKNOWN_TABLE = -823000
 CAT_INVALID_ARGUMENT = -816000
+CAT_STATEMENT_TABLE_FULL = -860000
+MAX_NUM_OF_CONCURRENT_STMTS = 50
 INPUT_ARG_NOT_WELL_FORMED_ERR = CAT_INVALID_ARGUMENT
 
 MAX_SQL_ATTR = 50
@@ -210,125 +218,111 @@ class SqlQuery:
 
 # ----------------------------------------------------------------------------- conditions
 
-_OPS = ("not like", "like", "not in", "in", "not between", "between", "<>", "!=", "<=", ">=")
-_OPS_ALL = (*_OPS, "<", ">", "=")
-_SINGLE = {"like", "not like", "<>", "!=", "<=", ">=", "<", ">", "="}
+_OPS = frozenset({"=", "<>", "!=", "<", ">", "<=", ">=", "like", "not like"})
+"""Operators the sandbox compares with; the server writes any operator text that passes its
+legality check into the SQL, so others fail there (here: at once)."""
+_LEGAL_WORDS = ("begin_of", "parent_of", "not", "NOT", "between", "BETWEEN", "like", "LIKE")
 
 
-def _tokens(text: str) -> list[str]:
-    """Split a condition into quoted literals (kept with their quotes) and bare words.
-
-    A quote opens a literal that ends at the next quote followed by the end, a blank, a comma,
-    a closing parenthesis or ``|``/``&``: iRODS clients do not escape quotes inside values.
-    """
-    out: list[str] = []
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch == "'":
-            j = i + 1
-            while True:
-                k = text.find("'", j)
-                if k < 0:
-                    raise SandboxError(
-                        INPUT_ARG_NOT_WELL_FORMED_ERR, f"unterminated quote in condition {text!r}"
-                    )
-                if k + 1 >= n or text[k + 1] in " \t,)|&":
-                    break
-                j = k + 1
-            out.append(text[i : k + 1])
-            i = k + 1
-        elif ch in "(),":
-            out.append(ch)
-            i += 1
-        elif text.startswith("||", i) or text.startswith("&&", i):
-            out.append(text[i : i + 2])
-            i += 2
-        else:
-            j = i
-            while j < n and not text[j].isspace() and text[j] not in "'(),":
-                if text.startswith("||", j) or text.startswith("&&", j):
-                    break
-                j += 1
-            out.append(text[i:j])
-            i = j
-    return out
+def _bad(text: str, why: str) -> SandboxError:
+    return SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"condition {text!r}: {why}")
 
 
-def _literal(token: str) -> str:
-    if len(token) >= 2 and token[0] == "'" and token[-1] == "'":
-        return token[1:-1]
-    return token
+def _masked(text: str) -> str:
+    """``text`` with what lies between paired quotes blanked, as the server masks it."""
+    out = list(text)
+    inside = False
+    for i, ch in enumerate(out):
+        if ch == "'":
+            inside = not inside
+        elif inside:
+            out[i] = " "
+    return "".join(out)
 
 
-def _take_op(tokens: list[str], pos: int) -> tuple[str, int]:
-    first = tokens[pos].lower() if pos < len(tokens) else ""
-    if first == "not" and pos + 1 < len(tokens):
-        second = tokens[pos + 1].lower()
-        if second in ("like", "in", "between"):
-            return f"not {second}", pos + 2
-    for op in _OPS_ALL:
-        if first == op:
-            return op, pos + 1
-    # an operator glued to its literal (e.g. "='x'" is split by the tokenizer as "=" "'x'")
-    raise SandboxError(
-        INPUT_ARG_NOT_WELL_FORMED_ERR,
-        f"unknown operator {tokens[pos] if pos < len(tokens) else ''!r} in condition",
-    )
+def _split(text: str) -> tuple[list[str], list[str]]:
+    """The parts of a condition and the ``||``/``&&`` between them: the server splits at each
+    ``||`` or ``&&`` outside quotes (quotes toggling), whatever the parts then hold."""
+    masked = _masked(text)
+    parts: list[str] = []
+    joiners: list[str] = []
+    start = 0
+    while True:
+        hits = [i for i in (masked.find("||", start), masked.find("&&", start)) if i >= 0]
+        if not hits:
+            parts.append(text[start:])
+            return parts, joiners
+        at = min(hits)
+        parts.append(text[start:at])
+        joiners.append(text[at : at + 2])
+        start = at + 2
 
 
-def _parse_one(tokens: list[str], pos: int) -> tuple[Predicate, int]:
-    op, pos = _take_op(tokens, pos)
-    if op in ("in", "not in"):
-        if pos >= len(tokens) or tokens[pos] != "(":
-            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs a list '(...)'")
-        pos += 1
-        values: list[str] = []
-        while pos < len(tokens) and tokens[pos] != ")":
-            if tokens[pos] != ",":
-                values.append(_literal(tokens[pos]))
-            pos += 1
-        if pos >= len(tokens) or not values:
-            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"bad '{op}' list")
-        return Predicate(op, tuple(values)), pos + 1
-    if op in ("between", "not between"):
-        if pos + 1 >= len(tokens):
-            raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs two values")
-        low, high = tokens[pos], tokens[pos + 1]
-        if high.lower() == "and" and pos + 2 < len(tokens):
-            high = tokens[pos + 2]
-            pos += 1
-        return Predicate(op, (_literal(low), _literal(high))), pos + 2
-    if pos >= len(tokens) or tokens[pos] in ("||", "&&", "(", ")", ","):
-        raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, f"'{op}' needs a value")
-    return Predicate("<>" if op == "!=" else op, (_literal(tokens[pos]),)), pos + 1
+def _quoted_pairs(text: str) -> list[str]:
+    """The strings between the 1st and 2nd, 3rd and 4th ... quotes (``in``, ``between``)."""
+    quotes = [i for i, ch in enumerate(text) if ch == "'"]
+    return [text[a + 1 : b] for a, b in zip(quotes[::2], quotes[1::2], strict=False)]
+
+
+def _legal_prefix(prefix: str) -> bool:
+    """The server's check of the text before the first quote: only ``<>=!`` and a few words."""
+    probe = (" " + prefix)[:19]
+    for ch in "<>=!":
+        probe = probe.replace(ch, " ")
+    for word in (*_LEGAL_WORDS, "in", "IN"):
+        at = probe.find(word)
+        if at >= 0:
+            probe = probe[:at] + " " * len(word) + probe[at + len(word) :]
+    return probe.strip() == ""
+
+
+def _starts_with_word(part: str, lower: str) -> bool:
+    at = part.find(lower)
+    if at < 0:
+        at = part.find(lower.upper())
+    return at >= 0 and at == len(part) - len(part.lstrip(" "))
+
+
+def _parse_part(part: str, text: str) -> Predicate:
+    """One part: ``in``/``between`` take their quoted pairs; any other binds everything between
+    its first and its last quote (quotes inside kept), its operator the text before."""
+    if _starts_with_word(part, "in"):
+        values = _quoted_pairs(part)
+        if not values:
+            raise _bad(text, "'in' needs quoted values")
+        return Predicate("in", tuple(values))
+    if _starts_with_word(part, "between"):
+        values = _quoted_pairs(part)
+        if len(values) != 2:
+            raise _bad(text, "'between' needs two quoted values")
+        return Predicate("between", (values[0], values[1]))
+    first, last = part.find("'"), part.rfind("'")
+    if first < 0 or last == first:
+        raise _bad(text, "a value must be quoted")
+    prefix = part[:first]
+    if len(prefix) > 10 or not _legal_prefix(prefix):
+        raise _bad(text, f"unknown operator {prefix.strip()!r}")
+    op = " ".join(prefix.split()).lower()
+    if op not in _OPS:
+        raise _bad(text, f"operator {prefix.strip()!r} is not supported")
+    return Predicate("<>" if op == "!=" else op, (part[first + 1 : last],))
 
 
 def parse_condition(text: str) -> list[list[Predicate]]:
-    """Parse one condition into OR-groups of AND-ed predicates.
+    """Parse one condition into OR-groups of AND-ed predicates, as the server reads it.
 
-    ``"= 'a' || = 'b'"`` is ``[[=a], [=b]]``; ``"> '1' && < '5'"`` is ``[[>1, <5]]``.
+    ``"= 'a' || = 'b'"`` is ``[[=a], [=b]]``; ``"> '1' && < '5'"`` is ``[[>1, <5]]``;
+    ``"= 'it's'"`` is ``[[= it's]]``. SQL gives AND precedence over OR, as here.
     """
-    tokens = _tokens(text)
-    if not tokens:
-        raise SandboxError(INPUT_ARG_NOT_WELL_FORMED_ERR, "empty condition")
-    groups: list[list[Predicate]] = [[]]
-    pos = 0
-    while True:
-        pred, pos = _parse_one(tokens, pos)
-        groups[-1].append(pred)
-        if pos >= len(tokens):
-            return groups
-        joiner = tokens[pos]
+    if not text.strip():
+        raise _bad(text, "empty")
+    parts, joiners = _split(text)
+    groups: list[list[Predicate]] = [[_parse_part(parts[0], text)]]
+    for joiner, part in zip(joiners, parts[1:], strict=True):
         if joiner == "||":
             groups.append([])
-        elif joiner != "&&":
-            raise SandboxError(
-                INPUT_ARG_NOT_WELL_FORMED_ERR, f"unexpected {joiner!r} in condition {text!r}"
-            )
-        pos += 1
+        groups[-1].append(_parse_part(part, text))
+    return groups
 
 
 def like_to_glob(pattern: str) -> str:
@@ -592,6 +586,40 @@ class _Cursor:
     next_offset: int
 
 
+class StatementLost(Exception):
+    """A continuation (``maxRows`` > 0) names a statement this connection does not hold."""
+
+
+class Statements:
+    """One connection's (agent's) open GenQuery statements: slot ``continueInx - 1``."""
+
+    def __init__(self) -> None:
+        self._slots: dict[int, _Cursor] = {}
+
+    def open(self, cursor: _Cursor) -> int:
+        """Keep ``cursor`` in the lowest free slot; its ``continueInx``."""
+        for slot in range(MAX_NUM_OF_CONCURRENT_STMTS):
+            if slot not in self._slots:
+                self._slots[slot] = cursor
+                return slot + 1
+        raise SandboxError(
+            CAT_STATEMENT_TABLE_FULL,
+            f"{MAX_NUM_OF_CONCURRENT_STMTS} GenQuery statements are open on this connection; "
+            "close them (maxRows 0) or read them to the end",
+        )
+
+    def get(self, inx: int) -> _Cursor | None:
+        """The statement of ``continueInx`` ``inx`` (None if not held)."""
+        return self._slots.get(inx - 1)
+
+    def close(self, inx: int) -> None:
+        """Free the slot of ``continueInx`` ``inx`` (nothing if it is free)."""
+        self._slots.pop(inx - 1, None)
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+
 @dataclass(frozen=True)
 class GenQueryResult:
     """What to send back: the status for ``intInfo`` and the ``GenQueryOut_PI`` body."""
@@ -601,36 +629,27 @@ class GenQueryResult:
 
 
 class GenQueryEngine:
-    """Runs GenQueries on the catalog and keeps continuation cursors for all connections."""
-
-    MAX_CURSORS = 256
+    """Runs GenQueries on the catalog; statements are kept per connection (``Statements``)."""
 
     def __init__(self, site: Site | None = None) -> None:
         self.site = site or Site()
-        self._cursors: OrderedDict[int, _Cursor] = OrderedDict()
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
 
-    def _store(self, cursor: _Cursor) -> int:
-        with self._lock:
-            inx = next(self._ids)
-            self._cursors[inx] = cursor
-            while len(self._cursors) > self.MAX_CURSORS:
-                self._cursors.popitem(last=False)
-            return inx
+    def run(
+        self, db: sqlite3.Connection, query: GenQuery, statements: Statements
+    ) -> GenQueryResult:
+        """Answer one ``GenQueryInp_PI`` (first page, next page or close).
 
-    def _take(self, inx: int) -> _Cursor | None:
-        with self._lock:
-            return self._cursors.pop(inx, None)
-
-    def run(self, db: sqlite3.Connection, query: GenQuery) -> GenQueryResult:
-        """Answer one ``GenQueryInp_PI`` (first page, next page or close)."""
-        if query.continue_index > 0:
-            cursor = self._take(query.continue_index)
+        Raises :class:`StatementLost` for a continuation of a statement ``statements`` does
+        not hold (a real agent dies there).
+        """
+        slot = query.continue_index
+        if slot > 0:
             if query.max_rows <= 0:
+                statements.close(slot)
                 return GenQueryResult(0, render_out((), ()))
+            cursor = statements.get(slot)
             if cursor is None:
-                return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
+                raise StatementLost(f"continueInx {slot} is not a statement of this connection")
             sql, offset = cursor.sql, cursor.next_offset
         else:
             if query.max_rows <= 0:
@@ -643,20 +662,31 @@ class GenQueryEngine:
             )
         try:
             raw = db.execute(
-                f"{sql.sql} LIMIT ? OFFSET ?", (*sql.params, query.max_rows + 1, offset)
+                f"{sql.sql} LIMIT ? OFFSET ?", (*sql.params, query.max_rows, offset)
             ).fetchall()
         except sqlite3.Error as exc:  # a value the catalog cannot compare, e.g. a bad pattern
+            if slot > 0:
+                statements.close(slot)
             raise SandboxError(CAT_INVALID_ARGUMENT, f"GenQuery failed: {exc}") from exc
-        more = len(raw) > query.max_rows
+        # Like the server, a full page keeps the statement open (it cannot know whether more
+        # rows follow); the continuation that finds none frees it with CAT_NO_ROWS_FOUND.
+        more = len(raw) == query.max_rows
         rows = [
-            [format_value(inx, v) for inx, v in zip(sql.columns, row, strict=True)]
-            for row in raw[: query.max_rows]
+            [format_value(inx, v) for inx, v in zip(sql.columns, row, strict=True)] for row in raw
         ]
-        if not rows:
-            return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
         continue_index = 0
         if more and not query.options & AUTO_CLOSE:
-            continue_index = self._store(_Cursor(sql, offset + query.max_rows))
+            if slot > 0:
+                cursor = statements.get(slot)
+                assert cursor is not None
+                cursor.next_offset = offset + query.max_rows
+                continue_index = slot
+            else:
+                continue_index = statements.open(_Cursor(sql, offset + query.max_rows))
+        elif slot > 0:
+            statements.close(slot)  # the last page frees the statement
+        if not rows:
+            return GenQueryResult(CAT_NO_ROWS_FOUND, render_out((), ()))
         return GenQueryResult(
             0,
             render_out(sql.columns, rows, continue_index=continue_index, total_row_count=total),
@@ -702,7 +732,7 @@ _ENGINES_LOCK = threading.Lock()
 
 
 def engine_for(server: Server) -> GenQueryEngine:
-    """The GenQuery engine (and its cursors) of one sandbox server."""
+    """The GenQuery engine of one sandbox server."""
     with _ENGINES_LOCK:
         engine = _ENGINES.get(server)
         if engine is None:
@@ -710,12 +740,25 @@ def engine_for(server: Server) -> GenQueryEngine:
         return engine
 
 
+def statements_of(ctx: Context) -> Statements:
+    """The open GenQuery statements of this connection."""
+    table = ctx.state.get("genquery_statements")
+    if table is None:
+        table = ctx.state["genquery_statements"] = Statements()
+    return table
+
+
 @api(702)
 def gen_query(ctx: Context, req: Request) -> Reply:
-    """GEN_QUERY_AN: one page of a GenQuery1 (or the close of a cursor)."""
+    """GEN_QUERY_AN: one page of a GenQuery1 (or the close of a statement)."""
     query = query_from_node(req.node)
-    with ctx.catalog.tx() as db:
-        result = engine_for(ctx.server).run(db, query)
+    try:
+        with ctx.catalog.tx() as db:
+            result = engine_for(ctx.server).run(db, query, statements_of(ctx))
+    except StatementLost as exc:
+        # A real agent dereferences the missing statement and dies: no reply, socket closed.
+        log.warning("sandbox.agent_died", peer=ctx.peer, reason=str(exc))
+        raise Disconnect(str(exc)) from None
     if result.status < 0:
         raise SandboxError(result.status, msg=result.body)
     return Reply(int_info=result.status, msg=result.body)

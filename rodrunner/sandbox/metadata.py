@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from rodrunner.sandbox.catalog import now_ts, split_path
+from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import Node, SandboxError, codes, json_buf
-from rodrunner.sandbox.server import Context, Reply, Request, api
 
 CAT_INVALID_ARGUMENT = -816000
 CAT_SUCCESS_BUT_WITH_NO_INFO = -819000

@@ -24,12 +24,13 @@ from rodrunner.sandbox.dataobjects import (
     _unregister,
     target_resource,
 )
+from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import SandboxError, codes
 from rodrunner.sandbox.replicas import vault_of
-from rodrunner.sandbox.server import Context, Reply, Request, api
 from rodrunner.sandbox.vault import format_checksum, new_hasher, scheme_of
 
 MAX_SINGLE_BUFFER = 32 * 1024 * 1024  # MAX_SZ_FOR_SINGLE_BUF of the iRODS server
+SYS_COPY_LEN_ERR = -27000  # the bytes stored differ from the declared dataSize
 
 
 @api(606)
@@ -45,6 +46,12 @@ def data_obj_put(ctx: Context, req: Request) -> Reply:
         )
     path = logical_path(ctx, node.str("objPath"))
     data = req.bs if req.bs is not None else memoryview(b"")
+    declared = node.int("dataSize")
+    if declared > 0 and declared != len(data):  # finalize_replica's size check (4.3, 5.0)
+        raise SandboxError(
+            SYS_COPY_LEN_ERR,
+            f"{path}: dataSize says {declared} bytes, the request carries {len(data)}",
+        )
     if len(data) > MAX_SINGLE_BUFFER:
         raise SandboxError(
             codes.SYS_INVALID_INPUT_PARAM,

@@ -36,8 +36,8 @@ from typing import Any
 
 from rodrunner.sandbox.catalog import GOOD, RESOURCE, STALE, now_ts, split_path
 from rodrunner.sandbox.colls import logical_path
+from rodrunner.sandbox.dispatch import Context, Reply, Request, ServerState, api
 from rodrunner.sandbox.protocol import Raw, SandboxError, codes, pack
-from rodrunner.sandbox.server import Context, Reply, Request, Server, api
 from rodrunner.sandbox.vault import CHUNK, Vault, format_checksum, new_hasher, scheme_of
 
 SYS_RESC_DOES_NOT_EXIST = -78000
@@ -52,7 +52,7 @@ CAT_INVALID_RESOURCE_TYPE = -810000
 CAT_INVALID_RESOURCE_VAULT_PATH = -813000
 CAT_NO_CHECKSUM_FOR_REPLICA = -862000
 
-_vaults: weakref.WeakKeyDictionary[Server, dict[str, Vault]] = weakref.WeakKeyDictionary()
+_vaults: weakref.WeakKeyDictionary[ServerState, dict[str, Vault]] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)

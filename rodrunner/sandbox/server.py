@@ -3,32 +3,19 @@
 One thread per connection. A frame is a 4-byte big-endian length, a ``MsgHeader_PI`` and then
 msg, error and bs parts; python-irodsclient always uses the XML protocol.
 
-Adding an API handler (how ``dataobjects.py``, ``colls.py``, ``genquery.py``, ``metadata.py``
-and ``admin.py`` plug in; the package ``__init__`` imports each of them once)::
-
-    from rodrunner.sandbox.protocol import SandboxError, codes, pack
-    from rodrunner.sandbox.server import Context, Reply, Request, api
-
-    @api(702)                                   # the API number (irods.api_number)
-    def gen_query(ctx: Context, req: Request) -> Reply:
-        inp = req.node                          # parsed msg (protocol.Node); req.raw = bytes
-        rows = ctx.catalog.query("SELECT ...")  # catalog.Catalog (thread-safe; tx() for writes)
-        if not rows:
-            raise SandboxError(codes.CAT_NO_ROWS_FOUND, msg=pack("GenQueryOut_PI", {...}))
-        return Reply(msg=pack("GenQueryOut_PI", {...}))   # intInfo defaults to 0
-
-- ``Request``: ``api``, ``raw`` (msg bytes), ``node`` (parsed lazily), ``bs`` (memoryview of
-  the byte stream, valid only during the call), ``json`` (for BinBytesBuf_PI bodies).
-- ``Reply``: ``int_info`` (status or count), ``msg`` (packed XML), ``bs``, ``error`` (RError_PI).
-- ``SandboxError(code, message, msg=b"")`` becomes an error reply; ``message`` goes into an
-  RError_PI so the client's exception names it.
-- ``Context`` (one per connection): ``server``, ``catalog``, ``vault``, ``user``, ``zone``,
-  ``is_admin``, ``client_signature`` (the key for obfuscated admin passwords),
-  ``descriptors`` (open data objects) and ``state`` (a free dict, e.g. GenQuery cursors).
+The handlers (``dataobjects.py``, ``colls.py``, ``genquery.py``, ``metadata.py``, ``admin.py``
+and the others the package ``__init__`` imports) register themselves with
+:func:`rodrunner.sandbox.dispatch.api` and see only the types of :mod:`rodrunner.sandbox.dispatch`
+(``Request``, ``Reply``, ``Context``, ``Disconnect``); this module calls them.
 
 Before authentication only the auth APIs are served; anything else gets SYS_NO_API_PRIV, as a
 real server answers. An API nobody registered gets SYS_UNMATCHED_API_NUM with an RError_PI
 naming the number; the connection stays usable.
+
+Hostile clients (:mod:`rodrunner.sandbox.limits`): a frame is checked against its announced
+lengths before its body is read (much less is accepted before login), bodies are read as they
+arrive, a connection must log in within ``auth_timeout`` and may then idle ``idle_timeout``,
+and connections are capped (a new unauthenticated one closes the oldest unauthenticated).
 """
 
 from __future__ import annotations
@@ -44,145 +31,39 @@ import ssl
 import struct
 import threading
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 from rodrunner.sandbox.catalog import Catalog
+from rodrunner.sandbox.dispatch import (
+    HANDLERS,
+    Context,
+    Disconnect,
+    Handler,
+    Reply,
+    Request,
+    Settings,
+)
 from rodrunner.sandbox.faults import Faults
+from rodrunner.sandbox.limits import BODY_CHUNK, MAX_HEADER, frame_problem
 from rodrunner.sandbox.protocol import (
-    Node,
     SandboxError,
     codes,
     error_body,
     json_buf,
     pack,
     parse,
-    read_json,
 )
-
-if TYPE_CHECKING:
-    from rodrunner.sandbox.vault import Vault
 
 log = structlog.get_logger()
 
 RELEASE = "rods5.0.2"
 API_VERSION = "d"
 MAX_PASSWORD_LEN = 50
-MAX_HEADER = 1 << 16
-MAX_MSG = 1 << 26
-MAX_BS = 1 << 28
 SOCKET_BUFFER = 4 * 1024 * 1024
 READ_BUFFER = 64 * 1024
-
-
-@dataclass
-class Request:
-    """One API request as received."""
-
-    api: int
-    raw: bytes
-    bs: memoryview | None = None
-    _node: Node | None = field(default=None, init=False, repr=False, compare=False)
-
-    @property
-    def node(self) -> Node:
-        """The parsed msg part (SandboxError SYS_API_INPUT_ERR if there is none).
-
-        Cached by hand, not with functools.cached_property: on Python 3.11 that holds one lock
-        for every Request of the process, and a garbage-collected client object that closes a
-        data object from inside one connection thread then deadlocks against another.
-        """
-        if self._node is None:
-            if not self.raw:
-                raise SandboxError(codes.SYS_API_INPUT_ERR, f"API {self.api} needs a message body")
-            self._node = parse(self.raw)
-        return self._node
-
-    @property
-    def json(self) -> Any:
-        """The JSON document of a BinBytesBuf_PI body."""
-        return read_json(self.node)
-
-
-@dataclass
-class Reply:
-    """One API reply."""
-
-    int_info: int = 0
-    msg: bytes = b""
-    bs: bytes | memoryview = b""
-    error: bytes = b""
-
-
-Handler = Callable[["Context", Request], Reply]
-HANDLERS: dict[int, Handler] = {}
-
-
-def api(number: int) -> Callable[[Handler], Handler]:
-    """Register the decorated function as the handler of API ``number``."""
-
-    def register(func: Handler) -> Handler:
-        HANDLERS[number] = func
-        return func
-
-    return register
-
-
-@dataclass
-class Settings:
-    """What one sandbox server serves."""
-
-    root: Path
-    zone: str = "tempZone"
-    user: str = "rods"
-    password: str = "rods"  # noqa: S105  (the documented sandbox default)
-    hash: str = "sha256"
-    resources: tuple[str, ...] = ()  # resources besides demoResc, each with its own vault
-    tls_cert: Path | None = None
-    tls_key: Path | None = None
-
-
-@dataclass
-class Context:
-    """The state of one client connection."""
-
-    server: Server
-    sock: socket.socket
-    peer: str
-    user: str = ""
-    zone: str = ""
-    proxy_user: str = ""
-    authenticated: bool = False
-    challenge: bytes = b""
-    client_signature: str = ""
-    descriptors: dict[int, Any] = field(default_factory=dict)
-    state: dict[str, Any] = field(default_factory=dict)
-    buffer: bytearray = field(default_factory=bytearray)
-    reader: Any = None  # BufferedSocket over sock, once the startup is done
-
-    @property
-    def catalog(self) -> Catalog:
-        """The server's catalog."""
-        return self.server.catalog
-
-    @property
-    def vault(self) -> Vault:
-        """The server's vault."""
-        return self.server.vault
-
-    @property
-    def is_admin(self) -> bool:
-        """Whether the authenticated user is a rodsadmin."""
-        row = self.catalog.user(self.user, self.zone)
-        return row is not None and row["user_type_name"] == "rodsadmin"
-
-
-class Disconnect(Exception):
-    """End this connection (client said goodbye, a fault, or the server stops)."""
 
 
 class BufferedSocket:
@@ -216,10 +97,33 @@ Source = socket.socket | BufferedSocket
 
 
 def recv_exact(sock: Source, n: int) -> bytes:
-    """Exactly ``n`` bytes from ``sock``; Disconnect on EOF."""
-    buf = bytearray(n)
-    recv_into_exact(sock, memoryview(buf))
-    return bytes(buf)
+    """Exactly ``n`` bytes from ``sock``, read as they arrive (never allocated ahead of them
+    by more than :data:`BODY_CHUNK`); Disconnect on EOF."""
+    if n <= BODY_CHUNK:
+        buf = bytearray(n)
+        recv_into_exact(sock, memoryview(buf))
+        return bytes(buf)
+    got = bytearray()
+    while len(got) < n:
+        chunk = bytearray(min(BODY_CHUNK, n - len(got)))
+        recv_into_exact(sock, memoryview(chunk))
+        got += chunk
+    return bytes(got)
+
+
+def recv_into_buffer(sock: Source, ctx: Context, n: int) -> memoryview:
+    """``n`` bytes from ``sock`` into the connection's reusable buffer, grown only as the bytes
+    arrive (:data:`BODY_CHUNK` at a time, doubling); a view of them."""
+    got = 0
+    while got < n:
+        want = min(n, got + BODY_CHUNK)
+        if len(ctx.buffer) < want:
+            grown = bytearray(min(n, max(want, 2 * len(ctx.buffer))))
+            grown[:got] = memoryview(ctx.buffer)[:got]
+            ctx.buffer = grown
+        recv_into_exact(sock, memoryview(ctx.buffer)[got:want])
+        got = want
+    return memoryview(ctx.buffer)[:n]
 
 
 def recv_into_exact(sock: Source, view: memoryview) -> None:
@@ -251,6 +155,10 @@ class Header:
     int_info: int
 
 
+class FrameRefused(Disconnect):
+    """A frame announced more than the connection may send (see ``limits.frame_problem``)."""
+
+
 _HEADER = re.compile(
     rb"\s*<MsgHeader_PI>\s*<type>([A-Za-z_]*)</type>\s*<msgLen>(\d+)</msgLen>\s*"
     rb"<errorLen>(\d+)</errorLen>\s*<bsLen>(\d+)</bsLen>\s*<intInfo>(-?\d+)</intInfo>\s*"
@@ -258,11 +166,13 @@ _HEADER = re.compile(
 )
 
 
-def read_header(sock: Source) -> Header:
-    """Read the length prefix and the MsgHeader_PI of the next frame."""
+def read_header(sock: Source, *, authenticated: bool = False, check: bool = True) -> Header:
+    """Read the length prefix and the MsgHeader_PI of the next frame; :class:`FrameRefused`
+    when either announces more than the connection may send (``check=False``: a header whose
+    lengths are parameters, with no body after it)."""
     (size,) = struct.unpack(">i", recv_exact(sock, 4))
     if not 0 < size <= MAX_HEADER:
-        raise Disconnect(f"bad header length {size}")
+        raise FrameRefused(f"header of {size} bytes (at most {MAX_HEADER})")
     raw = recv_exact(sock, size)
     found = _HEADER.match(raw)  # the usual shape, without building a tree
     if found:
@@ -278,8 +188,11 @@ def read_header(sock: Source) -> Header:
             node.int("bsLen"),
             node.int("intInfo"),
         )
-    if not (0 <= header.msg_len <= MAX_MSG and 0 <= header.error_len <= MAX_MSG):
-        raise Disconnect("message too large")
+    problem = frame_problem(
+        header.type, header.msg_len, header.error_len, header.bs_len, authenticated=authenticated
+    )
+    if check and problem is not None:
+        raise FrameRefused(problem)
     return header
 
 
@@ -324,6 +237,7 @@ class Server:
         self.host, self.port = self._listener.getsockname()[:2]
         self._stop = threading.Event()
         self._conns: dict[socket.socket, threading.Thread] = {}
+        self._pending: dict[socket.socket, tuple[float, str]] = {}  # not logged in: since, peer
         self._conns_lock = threading.Lock()
         self._accept_thread = threading.Thread(
             target=self._accept_loop, name="irods-sandbox-accept", daemon=True
@@ -359,8 +273,46 @@ class Server:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
 
+    def _admit(self, sock: socket.socket, peer: str) -> bool:
+        """Whether a new connection may be served: refused past ``max_connections``; past
+        ``max_unauthenticated`` the oldest connection not yet logged in is closed for it."""
+        limits = self.settings.limits
+        evicted: tuple[socket.socket, str] | None = None
+        with self._conns_lock:
+            if len(self._conns) >= limits.max_connections:
+                log.warning("sandbox.connection_refused", peer=peer, connections=len(self._conns))
+                return False
+            if len(self._pending) >= limits.max_unauthenticated:
+                oldest = min(self._pending, key=lambda s: self._pending[s][0])
+                evicted = (oldest, self._pending.pop(oldest)[1])
+            self._pending[sock] = (time.monotonic(), peer)
+        if evicted is not None:
+            log.warning("sandbox.connection_evicted", peer=evicted[1], reason="not logged in")
+            with contextlib.suppress(OSError):
+                evicted[0].shutdown(socket.SHUT_RDWR)
+        return True
+
+    def _close_late_logins(self) -> None:
+        """Close the connections that did not log in within ``auth_timeout``."""
+        deadline = time.monotonic() - self.settings.limits.auth_timeout
+        with self._conns_lock:
+            late = [(s, peer) for s, (since, peer) in self._pending.items() if since < deadline]
+            for sock, _ in late:
+                del self._pending[sock]
+        for sock, peer in late:
+            log.info("sandbox.auth_timeout", peer=peer, seconds=self.settings.limits.auth_timeout)
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def _logged_in(self, ctx: Context, raw_sock: socket.socket) -> None:
+        """Once ``ctx`` has logged in: no login deadline, the idle timeout instead."""
+        with self._conns_lock:
+            self._pending.pop(raw_sock, None)
+        ctx.sock.settimeout(self.settings.limits.idle_timeout)
+
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
+            self._close_late_logins()
             try:
                 sock, addr = self._listener.accept()
             except TimeoutError:
@@ -370,14 +322,18 @@ class Server:
             if self.faults.unreachable:
                 sock.close()
                 continue
-            sock.settimeout(None)
+            peer = f"{addr[0]}:{addr[1]}"
+            if not self._admit(sock, peer):
+                sock.close()
+                continue
+            # Until login every read waits at most auth_timeout (the sweep above bounds the
+            # whole login); after it, idle_timeout.
+            sock.settimeout(self.settings.limits.auth_timeout)
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with contextlib.suppress(OSError):  # big buffers: fewer wake-ups per 4 MiB chunk
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, SOCKET_BUFFER)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SOCKET_BUFFER)
-            thread = threading.Thread(
-                target=self._serve, args=(sock, f"{addr[0]}:{addr[1]}"), daemon=True
-            )
+            thread = threading.Thread(target=self._serve, args=(sock, peer), daemon=True)
             with self._conns_lock:
                 self._conns[sock] = thread
             thread.start()
@@ -390,14 +346,25 @@ class Server:
             self._startup(ctx)
             ctx.reader = BufferedSocket(ctx.sock)
             while not self._stop.is_set():
+                was_authenticated = ctx.authenticated
                 if not self._one_request(ctx):
                     break
+                if ctx.authenticated and not was_authenticated:
+                    self._logged_in(ctx, raw_sock)
+        except FrameRefused as exc:
+            log.warning("sandbox.frame_refused", peer=peer, reason=str(exc))
+        except TimeoutError:
+            if ctx.authenticated:
+                log.info("sandbox.idle_timeout", peer=peer)
+            else:
+                log.info("sandbox.auth_timeout", peer=peer)
         except (Disconnect, OSError, SandboxError, ValueError) as exc:
             log.debug("sandbox.connection_closed", peer=peer, reason=str(exc))
         finally:
             self._cleanup(ctx)
             with self._conns_lock:
                 self._conns.pop(raw_sock, None)
+                self._pending.pop(raw_sock, None)
             with contextlib.suppress(OSError):
                 ctx.sock.close()
 
@@ -457,14 +424,15 @@ class Server:
             if self._tls is None:
                 raise Disconnect("client asked for TLS but the sandbox has no certificate")
             ctx.sock = self._tls.wrap_socket(ctx.sock, server_side=True)
-            # header-only frame with the encryption settings: no body follows it
-            read_header(ctx.sock)
+            # header-only frame with the encryption settings: no body follows it; its lengths
+            # are the key size, salt size and hash rounds
+            read_header(ctx.sock, check=False)
             secret = read_header(ctx.sock)  # SHARED_SECRET: msgLen bytes of key
             recv_exact(ctx.sock, secret.msg_len + secret.error_len + secret.bs_len)
 
     def _one_request(self, ctx: Context) -> bool:
         reader = ctx.reader
-        header = read_header(reader)
+        header = read_header(reader, authenticated=ctx.authenticated)
         if header.type == "RODS_DISCONNECT":
             if isinstance(ctx.sock, ssl.SSLSocket):
                 with contextlib.suppress(OSError, ValueError):
@@ -484,14 +452,9 @@ class Server:
         if drop is not None and api_no in (606, 676):  # the client's bytes stop mid-way
             recv_exact(reader, drop)
             raise Disconnect(f"fault: dropped write after {drop} bytes")
-        if not 0 <= header.bs_len <= MAX_BS:
-            raise Disconnect("byte stream too large")
         bs: memoryview | None = None
         if header.bs_len:
-            if len(ctx.buffer) < header.bs_len:
-                ctx.buffer = bytearray(header.bs_len)
-            bs = memoryview(ctx.buffer)[: header.bs_len]
-            recv_into_exact(reader, bs)
+            bs = recv_into_buffer(reader, ctx, header.bs_len)
         reply = self.dispatch(ctx, Request(api_no, raw, bs))
         if self.faults.delay_seconds:
             time.sleep(self.faults.delay_seconds)
@@ -529,6 +492,8 @@ class Server:
         except SandboxError as exc:
             error = error_body(exc.message, exc.code) if exc.message else b""
             return Reply(int_info=exc.code, msg=exc.msg, error=error)
+        except Disconnect:  # the agent dies without a reply, as a real one does
+            raise
         except Exception as exc:
             log.exception("sandbox.handler_failed", api=req.api, peer=ctx.peer)
             text = f"sandbox internal error in API {req.api}: {type(exc).__name__}"

@@ -31,15 +31,18 @@ from prefect.cache_policies import NO_CACHE
 from rodrunner.errors import IngestVerificationError, ManifestError, PermanentIRODSError
 from rodrunner.irods.client import Progress, RemoteObject, UploadReport, iRODSClient
 from rodrunner.irods.replication import wait_for_replicas
-from rodrunner.manifest import Manifest, compare_sizes, parse_manifest
+from rodrunner.manifest import Manifest, compare_checksum, compare_sizes, parse_manifest
 from rodrunner.plan import (
     MANIFEST_NAME,
     MANIFEST_SHA256_ATTR,
+    SOURCE_DIR_ATTR,
+    SOURCE_HOST_ATTR,
     STATUS_ATTR,
     STATUS_COMPLETE,
     STATUS_INGESTING,
     IngestPlan,
     run_attributes,
+    source_avus,
     status_avu,
     status_avus,
 )
@@ -75,6 +78,20 @@ class StoredRun:
     manifest_sha256: str | None = None
     manifest: Manifest | None = None
     manifest_problem: str | None = None
+    source_host: str | None = None
+    source_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where an ingest reads from: the host the flow runs on and the run folder."""
+
+    host: str
+    run_dir: str
+
+    def avus(self) -> list[tuple[str, str, str]]:
+        """``rodrunner::source_host`` and ``rodrunner::source_dir``."""
+        return source_avus(self.host, self.run_dir)
 
 
 def already_ingested(stored: StoredRun, sizes: Mapping[str, int]) -> bool:
@@ -90,37 +107,123 @@ def already_ingested(stored: StoredRun, sizes: Mapping[str, int]) -> bool:
     return compare_sizes(stored.manifest, sizes).same
 
 
+def catalog_problems(manifest: Manifest, remote: Mapping[str, RemoteObject]) -> tuple[str, ...]:
+    """Pure: one line per manifest entry the catalog does not hold as recorded.
+
+    Missing, without a good replica, another size, no checksum, or a SHA-256 checksum other
+    than the manifest's; an MD5 is compared where the manifest has one (else only required).
+    """
+    problems: list[str] = []
+    for entry in manifest.entries:
+        obj = remote.get(entry.path)
+        if obj is None:
+            problems.append(f"{entry.path}: missing in iRODS")
+        elif not obj.good:
+            problems.append(f"{entry.path}: no good replica in iRODS")
+        elif obj.size != entry.size:
+            problems.append(f"{entry.path}: size {obj.size} in iRODS, {entry.size} in the manifest")
+        elif not obj.has_checksum:
+            problems.append(f"{entry.path}: no checksum in iRODS")
+        elif (found := compare_checksum(entry, sha256=obj.checksum, md5=obj.md5)).differs:
+            problems.append(f"{entry.path}: {found.scheme} in iRODS differs from the manifest")
+    return tuple(problems)
+
+
+@task(name="check-catalog", task_run_name="check-catalog-{collection}", **_TASK_OPTIONS)
+def check_catalog(
+    client: iRODSClient, collection: str, manifest: Manifest | None
+) -> tuple[str, ...]:
+    """The manifest entries the catalog does not hold as recorded (one listing query)."""
+    if manifest is None:
+        return ("no readable manifest",)
+    problems = catalog_problems(manifest, client.list_objects(collection))
+    if problems:
+        log.warning(
+            "ingest.catalog_differs",
+            collection=collection,
+            objects=len(problems),
+            first=list(problems[:5]),
+        )
+    return problems
+
+
+def provenance_conflict(
+    stored: StoredRun, collection: str, source: Source, sizes: Mapping[str, int]
+) -> str | None:
+    """Why ``source`` must not write into ``collection``, or None when it may. Pure.
+
+    - no collection, or one whose recorded ``rodrunner::source_dir`` is this run folder: fine
+      (the host is recorded, not compared: runners on several hosts read one share at one path);
+    - a collection from another run folder: a conflict, whatever its status;
+    - a collection without source AVUs (an older rodrunner, or made by hand): adopted when it
+      is not complete yet (resumed, as before) or when its stored manifest lists exactly this
+      folder's paths and sizes; a complete one whose manifest differs is a conflict.
+    """
+    if not stored.exists or stored.source_dir == source.run_dir:
+        return None
+    fix = (
+        f"nothing was changed in iRODS. Decide: `rodrunner ingest '{source.run_dir}' --replace` "
+        f"(the old collection is kept as {collection}.replaced-<time>) or `--suffix TEXT` "
+        f"(into {collection}_TEXT), then `rodrunnerd retry '{source.run_dir}'`; or drop "
+        ".rodrunner-skip into the folder"
+    )
+    if stored.source_dir is None:
+        if stored.status != STATUS_COMPLETE or already_ingested(stored, sizes):
+            return None
+        return (
+            f"{collection} is complete but records no source folder (an older rodrunner) and its "
+            f"manifest differs from run folder {source.run_dir}; {fix}"
+        )
+    return (
+        f"{collection} already holds this run id from run folder {stored.source_dir} "
+        f"(host {stored.source_host or '?'}, status {stored.status or 'none'}); run folder "
+        f"{source.run_dir} has the same run id; {fix}"
+    )
+
+
 @task(name="read-ingest-state", task_run_name="read-ingest-state-{collection}", **_TASK_OPTIONS)
 def read_ingest_state(client: iRODSClient, collection: str) -> StoredRun:
-    """Status AVUs and manifest of ``collection`` (one metadata query, one small read)."""
+    """Status and source AVUs and manifest of ``collection`` (one metadata query, one read)."""
     if not client.collection_exists(collection):
         return StoredRun(exists=False)
+    wanted = (STATUS_ATTR, MANIFEST_SHA256_ATTR, SOURCE_HOST_ATTR, SOURCE_DIR_ATTR)
     values: dict[str, str] = {}
     for avu in client.get_metadata(collection):
-        if avu.attr in (STATUS_ATTR, MANIFEST_SHA256_ATTR):
+        if avu.attr in wanted:
             values[avu.attr] = avu.value
     status = values.get(STATUS_ATTR)
+    host, folder = values.get(SOURCE_HOST_ATTR), values.get(SOURCE_DIR_ATTR)
     if status != STATUS_COMPLETE:
-        return StoredRun(exists=True, status=status)
-    manifest_path = f"{collection}/{MANIFEST_NAME}"
+        return StoredRun(exists=True, status=status, source_host=host, source_dir=folder)
+    sha = values.get(MANIFEST_SHA256_ATTR)
+    manifest: Manifest | None = None
+    problem: str | None = None
     try:
-        data = client.read_bytes(manifest_path)
+        data = client.read_bytes(f"{collection}/{MANIFEST_NAME}")
         manifest = parse_manifest(data)
     except (ManifestError, PermanentIRODSError) as exc:  # missing or damaged: ingest again
-        return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), None, str(exc))
-    if hashlib.sha256(data).hexdigest() != manifest.sha256:
-        problem = "stored manifest is not in canonical form"
-        return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), None, problem)
-    return StoredRun(True, status, values.get(MANIFEST_SHA256_ATTR), manifest)
+        problem = str(exc)
+    else:
+        if hashlib.sha256(data).hexdigest() != manifest.sha256:
+            manifest, problem = None, "stored manifest is not in canonical form"
+    return StoredRun(True, status, sha, manifest, problem, source_host=host, source_dir=folder)
+
+
+@task(name="move-aside", task_run_name="move-aside-{collection}", **_TASK_OPTIONS)
+def move_aside(client: iRODSClient, collection: str, stamp: str) -> str:
+    """Rename ``collection`` to ``<collection>.replaced-<stamp>`` (kept, recoverable)."""
+    target = f"{collection}.replaced-{stamp}"
+    client.move_collection(collection, target)
+    return target
 
 
 @task(name="mark-ingesting", task_run_name="mark-ingesting-{collection}", **_TASK_OPTIONS)
-def mark_ingesting(client: iRODSClient, collection: str) -> None:
-    """Create the run collection and set ``rodrunner::status=ingesting`` (replacing any status)."""
+def mark_ingesting(client: iRODSClient, collection: str, source: Source | None = None) -> None:
+    """Create the run collection and set ``rodrunner::status=ingesting`` (replacing any status),
+    with the ``source`` AVUs when given (a later folder with the run id then sees the owner)."""
     client.ensure_collection(collection)
-    client.set_metadata(
-        collection, [status_avu(STATUS_INGESTING)], replace_attributes=[STATUS_ATTR]
-    )
+    avus = [status_avu(STATUS_INGESTING), *(source.avus() if source else [])]
+    client.set_metadata(collection, avus, replace_attributes=sorted(run_attributes(avus)))
 
 
 @task(name="upload-run", task_run_name="upload-{collection}", **_TASK_OPTIONS)
@@ -176,9 +279,13 @@ class Verification:
 
 
 def compare_objects(
-    remote: Mapping[str, RemoteObject], sizes: Mapping[str, int], checksums: Mapping[str, str]
+    remote: Mapping[str, RemoteObject],
+    sizes: Mapping[str, int],
+    checksums: Mapping[str, str],
+    md5s: Mapping[str, str] | None = None,
 ) -> Verification:
-    """Pure: every local file must exist remotely with its size and SHA-256 as checksum."""
+    """Pure: every local file must exist remotely with its size, and with its SHA-256 as
+    checksum (or, in an MD5 zone, its MD5 from ``md5s``)."""
     problems: list[str] = []
     verified = 0
     for rel in sorted(sizes):
@@ -193,14 +300,21 @@ def compare_objects(
             problems.append(f"{rel}: size {obj.size} in iRODS, {sizes[rel]} local")
             continue
         local = checksums.get(rel)
+        local_md5 = (md5s or {}).get(rel)
         if local is None:
             problems.append(f"{rel}: no local sha256")
-        elif not obj.checksum:
-            problems.append(f"{rel}: no server checksum")
-        elif obj.checksum.lower() != local.lower():
-            problems.append(f"{rel}: server sha256 {obj.checksum} != local {local}")
+        elif obj.checksum:
+            if obj.checksum.lower() != local.lower():
+                problems.append(f"{rel}: server sha256 {obj.checksum} != local {local}")
+            else:
+                verified += 1
+        elif obj.md5 and local_md5:
+            if obj.md5 != local_md5.lower():
+                problems.append(f"{rel}: server md5 {obj.md5} != local {local_md5}")
+            else:
+                verified += 1
         else:
-            verified += 1
+            problems.append(f"{rel}: no server checksum" + (" in SHA-256" if obj.md5 else ""))
     return Verification(verified=verified, problems=tuple(problems))
 
 
@@ -210,13 +324,15 @@ def verify_run(
     collection: str,
     sizes: Mapping[str, int],
     checksums: Mapping[str, str],
+    md5s: Mapping[str, str] | None = None,
 ) -> Verification:
-    """Check every object's server checksum against the local SHA-256 (one listing).
+    """Check every object's server checksum against the local SHA-256, or in an MD5 zone
+    the local MD5 from ``md5s`` (one listing).
 
     Raises :class:`IngestVerificationError` naming the first objects that differ.
     """
     remote = client.list_objects(collection)
-    result = compare_objects(remote, sizes, checksums)
+    result = compare_objects(remote, sizes, checksums, md5s)
     if not result.ok:
         shown = "; ".join(result.problems[:5])
         more = f" (and {len(result.problems) - 5} more)" if len(result.problems) > 5 else ""
@@ -254,8 +370,11 @@ def ensure_replicas(
 
 
 @task(name="tag-run", task_run_name="tag-{plan.collection}", **_TASK_OPTIONS)
-def tag_run(client: iRODSClient, plan: IngestPlan, manifest: Manifest) -> None:
-    """Run AVUs (replacing previous ones), status AVUs, then ``rodrunner::status=complete`` last."""
+def tag_run(
+    client: iRODSClient, plan: IngestPlan, manifest: Manifest, source: Source | None = None
+) -> None:
+    """Run AVUs (replacing previous ones), status AVUs (with ``source``'s), then
+    ``rodrunner::status=complete`` last."""
     collection = plan.collection
     client.set_metadata(
         collection,
@@ -264,6 +383,6 @@ def tag_run(client: iRODSClient, plan: IngestPlan, manifest: Manifest) -> None:
     )
     status = status_avus(
         files=manifest.files, total_bytes=manifest.total_bytes, manifest_sha256=manifest.sha256
-    )
+    ) + (source.avus() if source else [])
     client.set_metadata(collection, status, replace_attributes=sorted(run_attributes(status)))
     client.set_metadata(collection, [status_avu(STATUS_COMPLETE)], replace_attributes=[STATUS_ATTR])

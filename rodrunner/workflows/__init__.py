@@ -1,7 +1,7 @@
 """Prefect v3 flows: ``Ingest Run``, ``Ingest Sequencer Runs``, ``Ingest All Sequencer Runs``,
 ``Update Run Metadata``. See ``docs/ingest.md``.
 
-Flow parameters are plain JSON values. ``config`` is the path of a configuration file (or
-None: loaded where the flow runs); never an :class:`~rodrunner.config.AppConfig`, so the
-iRODS password never travels as a parameter nor lands in Prefect's database.
+``config`` is the :class:`~rodrunner.config.AppConfig` from ``get_config()`` (used in-process
+as it is; Prefect records it with every secret masked), a configuration file path, or None
+(loaded where the flow runs). A deployment run, which crosses processes, is given a path.
 """

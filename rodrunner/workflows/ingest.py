@@ -1,6 +1,7 @@
 """The ingest flows.
 
-``ingest_run`` ("Ingest Run") is the unit the daemon submits: parse → plan →
+``ingest_run`` ("Ingest Run") is the unit the daemon submits: parse → plan → (a run marked
+complete: its manifest against the catalog, one query; skipped when they agree) →
 ``rodrunner::status=ingesting`` → upload → verify → manifest → (``irods.min_replicas`` good
 replicas of every object) → run AVUs → status AVUs → ``rodrunner::status=complete`` last.
 ``ingest_sequencer_runs`` and ``ingest_all_sequencer_runs`` find complete runs under the
@@ -10,10 +11,14 @@ Every flow returns small plain dicts; a failed ingest ends its flow run in the F
 with the summary as its data (``state.result(raise_on_failure=False)``).
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a flow run started by a runner may get
+# the flow by value (cloudpickle), without this module's globals, and must still read the
+# ``config`` parameter's type.
 
+import dataclasses
 import os
 import re
+import socket
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -26,21 +31,26 @@ import structlog.contextvars
 from prefect import Flow, flow, runtime
 from prefect.artifacts import create_table_artifact
 from prefect.client.schemas.objects import State
+from prefect.context import FlowRunContext
 from prefect.states import Failed
 
-from rodrunner.config import AppConfig, get_config
-from rodrunner.errors import IngestError, RodrunnerError
+from rodrunner.config import AppConfig, ConfigArgument, load_config
+from rodrunner.errors import ConfigError, IngestConflictError, IngestError, RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.walk import walk_tree
 from rodrunner.manifest import build_manifest
 from rodrunner.notify import notify_ingest
-from rodrunner.plan import IngestPlan, make_plan
+from rodrunner.plan import SOURCE_DIR_ATTR, IngestPlan, make_plan
 from rodrunner.profiles import PROFILES, get_profile
-from rodrunner.tasks.filesystem import find_sequencer_runs_task
+from rodrunner.tasks.filesystem import find_run_entries_task
 from rodrunner.tasks.irods import (
+    Source,
     already_ingested,
+    check_catalog,
     ensure_replicas,
     mark_ingesting,
+    move_aside,
+    provenance_conflict,
     read_ingest_state,
     tag_run,
     upload_run,
@@ -53,10 +63,27 @@ __all__ = [
     "ingest_all_sequencer_runs",
     "ingest_run",
     "ingest_sequencer_runs",
+    "result_entry",
     "summary_from_state",
 ]
 
-SUMMARY_KEYS = ("run_dir", "irods_path", "success", "status", "error", "files", "bytes", "seconds")
+RESULT_KEYS = (
+    "run_dir",
+    "run_id",
+    "irods_path",
+    "success",
+    "status",
+    "error",
+    "files",
+    "bytes",
+    "seconds",
+)
+"""The keys of every entry ``ingest_sequencer_runs``/``ingest_all_sequencer_runs`` return."""
+
+
+def result_entry(**known: Any) -> dict[str, Any]:
+    """One result entry: every key of :data:`RESULT_KEYS`, None where unknown."""
+    return {key: known.get(key) for key in RESULT_KEYS}
 
 
 def _ingest_run_name() -> str:
@@ -107,24 +134,49 @@ def _ingest(
     log: Any,
     min_replicas: int = 1,
     replica_wait: float = 0.0,
+    replace: bool = False,
 ) -> dict[str, Any]:
     """The steps after planning; raises a RodrunnerError on failure."""
     listing = walk_tree(run_dir, include=plan.include, exclude=plan.exclude)
     sizes = {f.relative: f.size for f in listing.files}
     total = sum(sizes.values())
-    if not force:
+    # Resolved: the daemon's configured root and an operator's shell may name one folder
+    # through different symlinks; the recorded source must not tell them apart.
+    source = Source(host=socket.gethostname(), run_dir=os.path.realpath(run_dir))
+    stored = read_ingest_state(client, plan.collection)
+    conflict = provenance_conflict(stored, plan.collection, source, sizes)
+    if conflict is not None and replace:  # the operator decided: keep the old one aside
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        aside = move_aside(client, plan.collection, stamp)
+        log.warning("ingest.replaced", irods_path=plan.collection, moved_to=aside)
         stored = read_ingest_state(client, plan.collection)
-        if already_ingested(stored, sizes):
+        conflict = None
+    if conflict is not None:
+        moved = _suffixed_home(client, plan.collection, source.run_dir)
+        if moved is not None:  # an operator ingested this folder with --suffix before
+            plan = dataclasses.replace(plan, collection=moved)
+            stored = read_ingest_state(client, plan.collection)
+            conflict = None
+    if conflict is not None:
+        log.warning("ingest.conflict", irods_path=plan.collection, error=conflict)
+        raise IngestConflictError(conflict)
+    if not force:
+        if already_ingested(stored, sizes) and not check_catalog(
+            client, plan.collection, stored.manifest
+        ):
+            if stored.source_dir is None:  # adopted (an older rodrunner's): say where from
+                client.set_metadata(plan.collection, source.avus())
             log.info("ingest.skipped", irods_path=plan.collection, files=len(sizes), bytes=total)
             return {
                 "status": "skipped",
+                "irods_path": plan.collection,
                 "files": len(sizes),
                 "bytes": total,
                 "skipped_files": len(sizes),
             }
         if stored.manifest_problem:
             log.warning("ingest.manifest_unreadable", problem=stored.manifest_problem)
-    mark_ingesting(client, plan.collection)
+    mark_ingesting(client, plan.collection, source)
     report = upload_run(
         client,
         run_dir,
@@ -152,16 +204,37 @@ def _ingest(
             sent,
         )
     try:
-        verification = verify_run(client, plan.collection, sizes, report.checksums)
-        manifest = build_manifest(plan.run_id, sizes, report.checksums)
+        verification = verify_run(client, plan.collection, sizes, report.checksums, report.md5s)
+        manifest = build_manifest(
+            plan.run_id,
+            sizes,
+            report.checksums,
+            md5s=report.md5s,
+            irods_checksum=client.hash_scheme,
+        )
         write_manifest(client, plan.collection, manifest)
         ensure_replicas(
             client, plan.collection, sizes, report.checksums, manifest, min_replicas, replica_wait
         )
-        tag_run(client, plan, manifest)
+        tag_run(client, plan, manifest, source)
     except RodrunnerError as exc:
         raise _FailedWith(exc, sent) from exc
-    return {**sent, "status": "complete", "verified": verification.verified}
+    return {
+        **sent,
+        "status": "complete",
+        "irods_path": plan.collection,
+        "verified": verification.verified,
+    }
+
+
+def _suffixed_home(client: iRODSClient, collection: str, run_dir: str) -> str | None:
+    """The ``<collection>_<suffix>`` whose recorded source is ``run_dir``, if there is one."""
+    try:
+        found = client.search(SOURCE_DIR_ATTR, run_dir, kind="collection")
+    except RodrunnerError:  # a name the query cannot carry: no such collection known
+        return None
+    homes = [path for path in found if path.startswith(f"{collection}_")]
+    return homes[0] if len(homes) == 1 else None
 
 
 def _printable(name: str) -> str:
@@ -182,12 +255,21 @@ class _FailedWith(Exception):
 def ingest_run(
     run_dir: str,
     sequencer_type: str | None = None,
-    config: str | None = None,
+    config: ConfigArgument = None,
     force: bool = False,
+    replace: bool = False,
+    suffix: str | None = None,
 ) -> Any:
     """Ingest one run folder into iRODS, verified; skip it when iRODS already holds it.
 
-    ``config`` is a configuration file path (None: the usual search, where the flow runs).
+    The collection records its source folder; a collection from another folder with the same
+    run id is never written into: the flow run ends Failed named ``Conflict`` (status
+    ``conflict``) until an operator decides: ``replace`` moves the other folder's collection
+    aside to ``<collection>.replaced-<time>`` first, ``suffix`` ingests into
+    ``<collection>_<suffix>`` instead.
+
+    ``config`` is the :class:`AppConfig` to use as it is, a configuration file path, or None
+    (the usual search, where the flow runs); a deployment run is given a path.
     ``force`` re-verifies every object against the local files and re-sends what differs
     instead of trusting a complete stored manifest. Returns the summary dict
     ``{run_dir, run_id, sequencer_type, irods_path, success, status, error, files, bytes,
@@ -218,13 +300,15 @@ def ingest_run(
     )
     cfg: AppConfig | None = None
     try:
-        cfg = get_config(config)
+        cfg = load_config(config)
         if not Path(run_dir).is_dir():
             raise IngestError(f"run folder '{run_dir}' does not exist or is not a directory")
         metadata = parse_sequencer_run(run_dir, sequencer_type)
         stype = sequencer_type or metadata.sequencer_type
         profile = get_profile(stype)
         plan = make_plan(metadata, cfg, stype, profile_exclude=profile.default_excludes)
+        if suffix is not None:
+            plan = dataclasses.replace(plan, collection=f"{plan.collection}_{_suffix(suffix)}")
         summary.update(run_id=plan.run_id, sequencer_type=stype, irods_path=plan.collection)
         log = log.bind(run_id=plan.run_id, sequencer_type=stype)
         log.info("ingest.started", irods_path=plan.collection, force=force)
@@ -249,9 +333,12 @@ def ingest_run(
                     log=log,
                     min_replicas=cfg.irods.min_replicas,
                     replica_wait=cfg.irods.replica_wait,
+                    replace=replace,
                 )
             )
         summary["success"] = True
+    except IngestConflictError as exc:  # held: changes nothing, waits for an operator
+        summary.update(status="conflict", error=str(exc), error_type=type(exc).__name__)
     except _FailedWith as exc:
         summary.update(exc.counts, error=str(exc.error), error_type=type(exc.error).__name__)
     except RodrunnerError as exc:
@@ -272,15 +359,27 @@ def ingest_run(
                 uploaded_files=summary["uploaded_files"],
                 seconds=summary["seconds"],
             )
-    else:
+    elif summary["status"] != "conflict":  # ingest.conflict was logged where it was found
         summary["status"] = "failed"
         log.error("ingest.failed", error=summary["error"], irods_path=summary["irods_path"])
     _publish_artifact(summary)
     if cfg is not None:
         notify_ingest(summary, cfg)
     if not summary["success"]:
-        return Failed(message=str(summary["error"]), data=summary)
+        name = "Conflict" if summary["status"] == "conflict" else "Failed"
+        return Failed(message=str(summary["error"]), data=summary, name=name)
     return summary
+
+
+def _suffix(value: str) -> str:
+    """A collection name suffix: letters, digits, '.', '_' and '-' only."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", value):
+        raise ConfigError(
+            f"suffix {value!r} is not a plain name; use letters, digits, '.', '_' or '-' "
+            "(at most 64), e.g. --suffix redemux",
+            key="suffix",
+        )
+    return value
 
 
 def summary_from_state(state: State[Any], run_dir: str = "") -> dict[str, Any]:
@@ -291,17 +390,12 @@ def summary_from_state(state: State[Any], run_dir: str = "") -> dict[str, Any]:
         data = exc
     if isinstance(data, dict):
         return data
-    return {
-        "run_dir": run_dir,
-        "run_id": None,
-        "irods_path": None,
-        "success": False,
-        "status": "failed",
-        "error": state.message or (str(data) if data is not None else state.type.value),
-        "files": 0,
-        "bytes": 0,
-        "seconds": 0.0,
-    }
+    return result_entry(
+        run_dir=run_dir,
+        success=False,
+        status="failed",
+        error=state.message or (str(data) if data is not None else state.type.value),
+    )
 
 
 def _call_for_state(subflow: Flow[..., Any], *args: Any) -> State[Any]:
@@ -310,32 +404,45 @@ def _call_for_state(subflow: Flow[..., Any], *args: Any) -> State[Any]:
 
 
 def _short(summary: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: summary.get(k) for k in ("run_id", *SUMMARY_KEYS)}
+    return result_entry(**summary)
 
 
 @flow(name="Ingest Sequencer Runs", persist_result=False)
 def ingest_sequencer_runs(
-    config: str | None,
+    config: ConfigArgument,
     sequencer_type: str,
     root_dir: str | None = None,
     completion_indicator: str | None = None,
 ) -> list[dict[str, Any]]:
     """Ingest every complete run of one sequencer type, one ``Ingest Run`` subflow each.
 
-    Returns ``[{run_id, run_dir, irods_path, success, status, error, files, bytes, seconds}]``.
+    ``config``: the :class:`AppConfig` itself, a configuration file path, or None. Returns
+    one entry per complete run with the keys of :data:`RESULT_KEYS` (None where unknown). A
+    root that does not exist is one failed entry (``run_dir`` the root) and a warning.
     """
-    cfg = get_config(config)
+    cfg = load_config(config)
     get_profile(sequencer_type)
     entry = cfg.sequencer.types.get(sequencer_type)
-    root = root_dir or os.fspath(cfg.sequencer.root_for(sequencer_type))
+    root = os.fspath(root_dir) if root_dir else os.fspath(cfg.sequencer.root_for(sequencer_type))
     indicator = completion_indicator or (entry.completion_indicator if entry else None)
-    runs = find_sequencer_runs_task(
-        root,
-        sequencer_type,
-        completion_indicator=indicator,
-        trigger_file=cfg.daemon.trigger_file,
-        skip_file=cfg.daemon.skip_file,
-    )
+    # Called through ``.fn`` outside any flow run (a user's thread), the scan runs as a plain
+    # function: a task there would have no flow run to report to.
+    find = find_run_entries_task if FlowRunContext.get() is not None else find_run_entries_task.fn
+    try:
+        runs = find(
+            root,
+            sequencer_type,
+            completion_indicator=indicator,
+            trigger_file=cfg.daemon.trigger_file,
+            skip_file=cfg.daemon.skip_file,
+        )
+    except ConfigError as exc:
+        if Path(root).is_dir():
+            raise
+        structlog.get_logger().warning(
+            "ingest.root_missing", sequencer_type=sequencer_type, root=root, error=str(exc)
+        )
+        return [result_entry(run_dir=root, success=False, status="failed", error=str(exc))]
     results = []
     for run in runs:
         state = _call_for_state(ingest_run, run["run_dir"], sequencer_type, config, False)
@@ -345,7 +452,7 @@ def ingest_sequencer_runs(
 
 @flow(name="Ingest All Sequencer Runs", persist_result=False)
 def ingest_all_sequencer_runs(
-    config: str | None,
+    config: ConfigArgument,
     root_dir: str | None = None,
     completion_indicator: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
@@ -353,9 +460,10 @@ def ingest_all_sequencer_runs(
 
     The types are those under ``sequencer.types``; without any, the profile names that exist
     as folders below ``root_dir`` (default ``sequencer.base_dir``). ``root_dir`` given: each
-    type's root is ``root_dir/<type>``.
+    type's root is ``root_dir/<type>``. Returns ``{type: [entry, ...]}``, each entry with the
+    keys of :data:`RESULT_KEYS`; a configured type whose root is missing gets one failed entry.
     """
-    cfg = get_config(config)
+    cfg = load_config(config)
     base = Path(root_dir) if root_dir else cfg.sequencer.base_dir
     types = list(cfg.sequencer.types) or sorted(t for t in PROFILES if (base / t).is_dir())
 
@@ -385,15 +493,11 @@ def ingest_all_sequencer_runs(
                 results[stype] = data
             else:
                 results[stype] = [
-                    {
-                        "run_dir": root_of(stype) or "",
-                        "irods_path": None,
-                        "success": False,
-                        "status": "failed",
-                        "error": state.message or str(data),
-                        "files": 0,
-                        "bytes": 0,
-                        "seconds": 0.0,
-                    }
+                    result_entry(
+                        run_dir=root_of(stype) or os.fspath(cfg.sequencer.root_for(stype)),
+                        success=False,
+                        status="failed",
+                        error=state.message or str(data),
+                    )
                 ]
     return results

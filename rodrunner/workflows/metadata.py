@@ -6,7 +6,9 @@ them with :func:`rodrunner.parsers.parse_files` and replaces the run AVUs in one
 operation. Status AVUs (``rodrunner::*``) are never touched.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a flow run started by a runner may get
+# the flow by value (cloudpickle), without this module's globals, and must still read the
+# ``config`` parameter's type.
 
 import posixpath
 from collections.abc import Iterable
@@ -17,7 +19,7 @@ import structlog
 from prefect import flow
 from prefect.states import Failed
 
-from rodrunner.config import get_config
+from rodrunner.config import ConfigArgument, load_config
 from rodrunner.errors import MetadataError, PathError, RodrunnerError
 from rodrunner.irods.client import check_irods_path, iRODSClient
 from rodrunner.parsers import METADATA_FILE_PATTERNS, parse_files
@@ -52,10 +54,11 @@ def _as_lists(avus: Iterable[Any]) -> list[list[str]]:
 
 
 @flow(name="Update Run Metadata", persist_result=False)
-def update_run_metadata(config: str | None, irods_path: str, sequencer_type: str) -> Any:
+def update_run_metadata(config: ConfigArgument, irods_path: str, sequencer_type: str) -> Any:
     """Replace the run AVUs of ``irods_path`` with those parsed from its stored metadata files.
 
-    Returns ``{irods_path, success, added, removed, error}`` (``added``/``removed`` are
+    ``config``: the :class:`AppConfig` itself, a configuration file path, or None. Returns
+    ``{irods_path, success, added, removed, error}`` (``added``/``removed`` are
     ``[attribute, value, units]`` lists); on failure the flow run is Failed with that dict.
     """
     result: dict[str, Any] = {
@@ -67,7 +70,7 @@ def update_run_metadata(config: str | None, irods_path: str, sequencer_type: str
     }
     log = structlog.get_logger().bind(irods_path=irods_path, sequencer_type=sequencer_type)
     try:
-        cfg = get_config(config)
+        cfg = load_config(config)
         get_profile(sequencer_type)
         collection = check_irods_path(irods_path)
         with iRODSClient(cfg.irods) as client:

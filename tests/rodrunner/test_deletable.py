@@ -114,6 +114,22 @@ def test_good_replicas_count_only_those_equal_to_the_manifest() -> None:
     assert good_replicas(MANIFEST, {}) == {"x": 0}
 
 
+def test_good_replicas_in_an_md5_zone_count_those_with_the_manifests_md5() -> None:
+    """An MD5 in the catalog counts when it equals the manifest's; another MD5, or one the
+    manifest cannot be compared with (it records no MD5), does not."""
+    md5, other = "c949281687106569be1fdd0f095af188", "0" * 32
+    manifest = build_manifest("RUN", {"x": 3}, {"x": A}, md5s={"x": md5}, irods_checksum="md5")
+    catalog = {
+        "x": [
+            Replica(0, "demoResc", "good", 3, md5),
+            Replica(1, "b", "good", 3, other),
+            Replica(2, "c", "good", 3, md5.upper()),
+        ]
+    }
+    assert good_replicas(manifest, catalog) == {"x": 2}
+    assert good_replicas(MANIFEST, catalog) == {"x": 0}
+
+
 def test_retention_action_other_than_none_is_refused_with_the_fix() -> None:
     """Only 'none' exists: 'delete' names the command that shows what may go."""
     with pytest.raises(ValueError, match="rodrunner deletable"):

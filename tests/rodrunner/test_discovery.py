@@ -239,3 +239,45 @@ def test_simulated_runs_are_found_complete_and_in_progress(
     [running] = find_sequencer_runs(tmp_path / "running")
     assert (done.sequencer_type, done.state) == (sequencer_type, "complete")
     assert (running.sequencer_type, running.state) == (sequencer_type, "in_progress")
+
+
+def test_a_bad_entry_is_a_problem_of_that_entry_only(tmp_path: Path) -> None:
+    """A symlink loop, a non-UTF-8 folder name and a link out of the root are problem
+    entries with their reason; the run beside them is still found complete."""
+    root = tmp_path / "root"
+    root.mkdir()
+    done = _touch(root / "200624_A00834_0183_BHMTFYDRXX" / "CopyComplete.txt").parent
+    (root / "loop-a").symlink_to(root / "loop-b")
+    (root / "loop-b").symlink_to(root / "loop-a")
+    os.mkdir(os.path.join(os.fsencode(root), b"200624_A00834_0184_caf\xe9"))
+    elsewhere = _touch(tmp_path / "elsewhere" / "200624_A00834_0185_AOUTSIDEXX" / "x").parent
+    (root / elsewhere.name).symlink_to(elsewhere)
+    entries = {os.path.basename(e.run_dir): e for e in find_sequencer_runs(root, "novaseq")}
+    assert entries[done.name].state == "complete"
+    assert entries["loop-a"].state == "problem"
+    assert "symlink loop" in entries["loop-a"].reason
+    bad = entries[os.fsdecode(b"200624_A00834_0184_caf\xe9")]
+    assert bad.state == "problem"
+    assert "caf\\xe9" in bad.reason
+    assert "not valid UTF-8" in bad.reason
+    assert entries[elsewhere.name].state == "problem"
+    assert "outside the sequencer root" in entries[elsewhere.name].reason
+
+
+def test_a_link_to_a_folder_inside_the_root_is_classified(tmp_path: Path) -> None:
+    """A symlink whose target stays inside the root is a folder like any other."""
+    done = _touch(tmp_path / "200624_A00834_0183_BHMTFYDRXX" / "CopyComplete.txt").parent
+    (tmp_path / "200624_A00834_0186_BALIASXXXX").symlink_to(done)
+    states = {e.run_dir.name: e.state for e in find_sequencer_runs(tmp_path, "novaseq")}
+    assert states["200624_A00834_0186_BALIASXXXX"] == "complete"
+
+
+def test_classify_folder_with_its_root_confines(tmp_path: Path) -> None:
+    """classify_folder(root=...) (the daemon's look after an event) applies the same rule."""
+    root = tmp_path / "root"
+    root.mkdir()
+    elsewhere = _touch(tmp_path / "elsewhere" / "200624_A00834_0185_AOUTSIDEXX" / "x").parent
+    (root / elsewhere.name).symlink_to(elsewhere)
+    [entry] = classify_folder(root / elsewhere.name, "novaseq", root=root)
+    assert entry.state == "problem"
+    assert "outside" in entry.reason

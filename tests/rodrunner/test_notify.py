@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from rodrunner.config import AppConfig
-from rodrunner.notify import format_message, notify_ingest
+from rodrunner.notify import format_message, notify_ingest, notify_results
 
 
 @dataclass
@@ -125,3 +125,37 @@ def test_message_without_error_says_unknown() -> None:
     title, body = format_message({"run_dir": "/seq/x", "success": False})
     assert "/seq/x" in title
     assert "Cause: unknown" in body
+
+
+def test_plain_text_mail_keeps_its_line_breaks(inbox: Inbox) -> None:
+    """The mail's plain-text body has one line per fact, as formatted."""
+    assert notify_ingest(FAILED, _config(inbox.port))
+    part = inbox.messages[0].get_body(preferencelist=("plain",))
+    assert part is not None
+    lines = part.get_content().splitlines()
+    assert lines[:2] == [f"Run: {FAILED['run_id']}", f"Run folder: {FAILED['run_dir']}"]
+    assert "Cause: checksum of Data/x.cbcl differs; password was **********" in lines
+
+
+def test_results_of_an_ingest_are_reported_in_one_mail(inbox: Inbox) -> None:
+    """notify_results sends one mail: counts in the subject, each failed run with its cause."""
+    ok = {**FAILED, "success": True, "status": "complete", "error": None, "run_id": "RUN_OK"}
+    results = {"novaseq": [FAILED, ok], "miseq": [{**ok, "run_id": "RUN_OK2"}]}
+    assert notify_results(results, _config(inbox.port, on_failure=False))
+    assert len(inbox.messages) == 1
+    assert inbox.messages[0]["Subject"] == "rodrunner ingest: 2 succeeded, 1 failed"
+    part = inbox.messages[0].get_body(preferencelist=("plain",))
+    assert part is not None
+    assert part.get_content().splitlines() == [
+        "Runs: 3",
+        "Succeeded: 2",
+        "Failed: 1",
+        "",
+        "Failed runs:",
+        f"- {FAILED['run_id']}: checksum of Data/x.cbcl differs; password was **********",
+    ]
+
+
+def test_results_without_urls_send_nothing() -> None:
+    """notify_results with no notifications.urls returns False and does not raise."""
+    assert not notify_results([FAILED], AppConfig())

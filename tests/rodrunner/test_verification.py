@@ -6,10 +6,11 @@ import base64
 from datetime import UTC, datetime
 
 from rodrunner.irods.replicas import ChecksumFinding, Replica, ReplicaVerification
-from rodrunner.manifest import build_manifest
+from rodrunner.manifest import build_manifest, compare_checksum
 from rodrunner.verification import (
     LocalFile,
     StoredState,
+    catalog_notes,
     check_catalog,
     check_deep,
     check_local,
@@ -91,13 +92,68 @@ def test_catalog_differences_are_one_problem_each() -> None:
     assert kinds(check_catalog(MANIFEST, catalog)) == [("stale", "d/y"), ("no_good", "d/y")]
 
 
-def test_an_md5_catalog_checksum_is_not_a_mismatch() -> None:
-    """A checksum in another scheme cannot be compared with SHA-256: size decides."""
+def test_an_md5_without_an_md5_in_the_manifest_is_a_note_not_a_problem() -> None:
+    """An MD5 in the catalog and none in the manifest (a SHA-256 zone's or an older one): size
+    decides, and one note says the checksums could not be compared."""
     catalog = {
         "x": [Replica(0, "demoResc", "good", 3, "c949281687106569be1fdd0f095af188")],
         "d/y": [good(5, B)],
     }
     assert check_catalog(MANIFEST, catalog) == []
+    notes = catalog_notes(MANIFEST, catalog)
+    assert kinds(notes) == [("size_only", "")]
+    assert "cannot compare: the manifest has no MD5" in notes[0].message
+    assert "1 replica(s) of 1 file(s)" in notes[0].message
+    assert catalog_notes(MANIFEST, {"x": [good(3, A)], "d/y": [good(5, B)]}) == []
+    other = {"x": [Replica(0, "demoResc", "good", 3, "sha512:AAAA")], "d/y": [good(5, B)]}
+    assert check_catalog(MANIFEST, other) == []
+    assert [n.message.split(" (")[0] for n in catalog_notes(MANIFEST, other)] == [
+        "cannot compare: the catalog checksum is neither SHA-256 nor MD5"
+    ]
+
+
+M1, M2 = "c949281687106569be1fdd0f095af188", "0" * 32
+MD5_MANIFEST = build_manifest(
+    "RUN", {"x": 3, "d/y": 5}, {"x": A, "d/y": B}, md5s={"x": M1, "d/y": M2}, irods_checksum="md5"
+)
+
+
+def md5_replica(size: int, hexsum: str, number: int = 0) -> Replica:
+    return Replica(number, "demoResc", "good", size, hexsum)
+
+
+def test_an_md5_catalog_is_compared_with_the_manifests_md5() -> None:
+    """In an MD5 zone the catalog's MD5 must equal the manifest's: a differing one is a
+    'checksum' problem naming the file and both MD5s; equal ones need no note."""
+    catalog = {"x": [md5_replica(3, M1)], "d/y": [md5_replica(5, M2)]}
+    assert check_catalog(MD5_MANIFEST, catalog) == []
+    assert catalog_notes(MD5_MANIFEST, catalog) == []
+    catalog = {"x": [md5_replica(3, M1), md5_replica(3, M2, 1)], "d/y": [md5_replica(5, M2)]}
+    problems = check_catalog(MD5_MANIFEST, catalog)
+    assert kinds(problems) == [("checksum", "x")]
+    assert problems[0].message == (
+        f"replica 1 on demoResc has MD5 {M2} in the catalog, the manifest says {M1}"
+    )
+
+
+def test_one_comparison_of_catalog_checksum_and_manifest_entry() -> None:
+    """SHA-256 against the entry's sha256, MD5 against its md5; an MD5 the entry lacks and a
+    checksum in neither scheme are not compared, and say why."""
+    entry = MD5_MANIFEST.entries[1]  # x
+    assert entry.path == "x"
+    assert compare_checksum(entry, sha256=A, md5=None).differs is False
+    assert compare_checksum(entry, sha256=B, md5=None).differs is True
+    assert compare_checksum(entry, sha256=None, md5=M1).differs is False
+    assert compare_checksum(entry, sha256=None, md5=M1.upper()).differs is False
+    found = compare_checksum(entry, sha256=None, md5=M2)
+    assert (found.differs, found.scheme, found.catalog, found.manifest) == (True, "MD5", M2, M1)
+    bare = MANIFEST.entries[1]
+    assert compare_checksum(bare, sha256=None, md5=M1).why_not == "the manifest has no MD5"
+    assert compare_checksum(bare, sha256=None, md5=M1).differs is False
+    assert compare_checksum(bare, sha256=None, md5=None).why_not == (
+        "the catalog checksum is neither SHA-256 nor MD5"
+    )
+    assert compare_checksum(bare, sha256=A, md5=None).why_not is None
 
 
 def test_local_folder_differences() -> None:

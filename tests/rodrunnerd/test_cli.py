@@ -148,3 +148,15 @@ def test_python_dash_m(config: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert {item["run_dir"] for item in json.loads(done.stdout)} == {RUN_A, RUN_B}
+
+
+def test_warns_about_a_readable_file_holding_a_secret(
+    config: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """rodrunnerd on a world-readable file with a token: a warning naming it, then its work."""
+    config.write_text(config.read_text() + "api:\n  token: long-random\n")
+    config.chmod(0o644)
+    assert main(["status", "--config", str(config)]) == 0
+    err = capsys.readouterr().err
+    assert f"configuration file '{config}'" in err
+    assert "chmod 600" in err

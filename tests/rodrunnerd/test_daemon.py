@@ -145,3 +145,44 @@ def test_an_indicator_written_before_the_run_folder_is_watched_is_not_missed(
             daemon.stop()
     assert [e["run_dir"] for e in events(logs, "run.submitted")] == [str(run)]
     assert len(events(logs, "scan.completed")) == 1  # no rescan found it
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_run_the_ledger_will_not_submit_is_never_handed_over(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """The ledger moves a run to submitted BEFORE the submitter gets it: when another process
+    changed the run in between (here: skipped it), the transition is refused and no flow runs."""
+    config = write_config(tmp_path, irods_sandbox)
+    run = simulate_run(tmp_path / "share" / "miseq", "miseq", files=2, size=50)
+    daemon = Daemon(config, notifier=Notifier(None))
+    daemon.start()
+    try:
+        assert daemon.ledger is not None
+        assert daemon.submitter is not None
+        record = daemon.ledger.get(str(run))
+        assert record is not None
+        assert record.state is RunState.QUEUED
+        listed = daemon.ledger.list
+        other = Ledger.open(config.daemon.state_dir)  # another process's connection
+
+        def stale_list(states: Iterable[RunState] | None = None) -> list[Any]:
+            found = listed(states)
+            other.transition(str(run), RunState.SKIPPED)  # changed after the daemon read it
+            return found
+
+        daemon.ledger.list = stale_list  # type: ignore[method-assign]
+        with capture_logs() as logs:
+            daemon._submit_queued()
+        daemon.ledger.list = listed  # type: ignore[method-assign]
+        other.close()
+        assert str(run) not in daemon.submitter.active()
+        assert events(logs, "run.transition_refused"), logs
+        assert not events(logs, "run.submitted"), logs
+        after = daemon.ledger.get(str(run))
+        assert after is not None
+        assert after.state is RunState.SKIPPED
+    finally:
+        daemon.stop()

@@ -363,6 +363,16 @@ def test_two_daemons_in_deployment_mode_ingest_each_run_once(
         assert flow_runs[0].state is not None
         assert flow_runs[0].state.is_completed(), flow_runs[0].state
         assert runner.distinct("ingest.complete", run.name) == 1, runner.output(200)
+        # Every ingest.complete line of the run names the one flow run Prefect holds: a second
+        # execution would be another flow run, or this one's line at another time.
+        executed = {
+            m.group(1)
+            for line in list(runner.lines)
+            if "ingest.complete" in line and run.name in line
+            for m in [re.search(r"flow_run_id=([0-9a-f-]{36})", line)]
+            if m is not None
+        }
+        assert executed == {str(flow_runs[0].id)}, runner.output(200)
         followed = {ledger_rows(s)[run.name][1] for s in states}
         assert followed == {str(flow_runs[0].id)}, followed
         for daemon in daemons:

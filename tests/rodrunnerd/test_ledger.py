@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -120,7 +121,7 @@ def test_failure_counts_attempts_and_backoff(ledger: Ledger) -> None:
     _walk(ledger, S.QUEUED, S.SUBMITTED, S.RUNNING)
     done = ledger.transition(RUN, S.INGESTED)
     assert done.last_error is None
-    assert done.attempts == 2
+    assert done.attempts == 3  # two failed attempts and the one that succeeded
     assert ledger.transition(RUN, S.QUEUED).attempts == 0
 
 
@@ -308,3 +309,23 @@ def test_migration_forces_runs_whose_trigger_is_newer_than_their_last_ingest(
     with Ledger.open(tmp_path) as ledger:
         forced = {r.run_dir for r in ledger.list() if r.forced}
     assert forced == {"/seq/first-trigger", "/seq/new-trigger"}
+
+
+def test_any_file_name_is_kept_losslessly(tmp_path: Path) -> None:
+    """A run folder whose name is not UTF-8 (or holds a newline) is stored, found and read
+    back as the same str, and os.fsencode gives back the very bytes."""
+    raw = os.path.join(os.fsencode(tmp_path), b"250101_M1_0001_caf\xe9\nx")
+    run_dir = os.fsdecode(raw)
+    name = os.path.basename(run_dir)
+    with Ledger.open(tmp_path / "state") as ledger:
+        ledger.observe(run_dir, name, "miseq")
+        ledger.note_problem(run_dir, f"problem with {name}")
+        rec = ledger.get(run_dir)
+        assert rec is not None
+        assert os.fsencode(rec.run_dir) == raw
+        assert rec.run_id == name
+        assert ledger.get(name) == rec
+        assert [r.run_dir for r in ledger.list()] == [run_dir]
+        ledger.transition(run_dir, RunState.SKIPPED)
+        assert [h[1] for h in ledger.history(run_dir)] == ["seen", "skipped"]
+        assert ledger.forget(run_dir)

@@ -42,6 +42,9 @@ def fake_ingest(
         raise RuntimeError("iRODS said no")
     if run_dir.endswith("fails"):
         return {"run_dir": run_dir, "success": False, "status": "failed", "error": "bad checksum"}
+    if run_dir.endswith("conflict"):  # what Ingest Run returns when another folder owns it
+        held = {"run_dir": run_dir, "success": False, "status": "conflict", "error": "other folder"}
+        return Failed(message="other folder", data=held, name="Conflict")  # type: ignore[return-value]
     return {"run_dir": run_dir, "success": True, "status": "complete", "files": 3}
 
 
@@ -200,3 +203,43 @@ def test_unknown_deployment_fails_permanently() -> None:
         sub.stop(1)
     assert got[0].kind == "failed"
     assert "rodrunner serve" in (got[0].error or "")
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("harness")
+def test_a_conflict_is_its_own_outcome_in_both_modes() -> None:
+    """A flow run ended Failed named Conflict is a `conflict` outcome (not `failed`, which the
+    daemon would retry), embedded and followed through a deployment."""
+    embedded = EmbeddedSubmitter(max_concurrent=1, config_path=None, flow=fake_ingest)
+    embedded.start()
+    try:
+        assert embedded.submit(job("/seq/emb-conflict"))
+        got = collect(embedded, ended(1))
+    finally:
+        embedded.stop(5)
+    [outcome] = [o for o in got if o.kind != "running"]
+    assert outcome.kind == "conflict"
+    assert outcome.error == "other folder"
+
+    deployment = cast("RunnerDeployment", fake_ingest.to_deployment(name="conflict"))
+    deployment.apply()
+    follower = DeploymentSubmitter(
+        deployment="Fake Ingest/conflict", config_path=None, poll_interval=0.2
+    )
+    follower.start()
+    try:
+        assert follower.submit(job("/seq/dep-conflict"))
+        with get_client(sync_client=True) as client:
+            [run] = [
+                r
+                for r in client.read_flow_runs()
+                if r.parameters.get("run_dir") == "/seq/dep-conflict"
+            ]
+            held = Failed(message="other folder", name="Conflict")
+            client.set_flow_run_state(run.id, held, force=True)
+        got = collect(follower, ended(1))
+    finally:
+        follower.stop(1)
+    [outcome] = [o for o in got if o.kind != "running"]
+    assert outcome.kind == "conflict"
+    assert outcome.error == "other folder"

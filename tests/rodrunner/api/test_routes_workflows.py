@@ -37,7 +37,7 @@ def test_unknown_workflow_is_404_naming_the_known_ones(client: TestClient) -> No
             "Ingest All Sequencer Runs",
             {"completion_indicator": "a\x00"},
             "completion_indicator",
-            "match",
+            "plain file name",
         ),
     ],
 )

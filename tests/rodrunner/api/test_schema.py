@@ -85,12 +85,21 @@ def _workflow_bodies() -> st.SearchStrategy[dict[str, Any]]:
         st.text(max_size=30),
         st.sampled_from(["novaseq", "/tempZone/home/rods/x", "/", "..", "/etc", "a\x00b", "\n"]),
     )
-    return st.fixed_dictionaries(
+    fuzzed = st.fixed_dictionaries(
         {
             "workflow_name": st.sampled_from(sorted(WORKFLOWS)),
             "parameters": st.dictionaries(st.sampled_from(keys), values, max_size=4),
         }
     )
+    # Well-formed bodies whose paths are out of bounds, so that the confinement (400) is
+    # reached in every run, not only when the fuzzed keys happen to form a valid request.
+    out_of_bounds = st.sampled_from(
+        [
+            {"workflow_name": "Ingest Run", "parameters": {"run_dir": "/etc"}},
+            {"workflow_name": "Ingest All Sequencer Runs", "parameters": {"root_dir": "/"}},
+        ]
+    )
+    return st.one_of(fuzzed, out_of_bounds)
 
 
 def _fuzzer(

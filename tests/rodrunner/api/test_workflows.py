@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from prefect.client.orchestration import get_client
 
 from rodrunner.api import create_app
+from rodrunner.api.workflows import WORKFLOWS
 from rodrunner.config import AppConfig, get_config
 from rodrunner.sandbox import run_sandbox
 from rodrunner.simulate import simulate_run
@@ -183,3 +184,9 @@ def test_flow_runs_see_resolved_paths(client: TestClient, api_config: AppConfig)
         flow_run = prefect.read_flow_run(flow_run_id)
     assert flow_run.parameters["root_dir"] == str(Path(os.path.realpath(real)))
     assert wait_until_final(client, flow_run_id)["state_type"] == "COMPLETED"
+
+
+def test_every_workflow_loads_the_flow_of_its_name() -> None:
+    """Each workflow the API offers loads the Prefect flow that carries its name."""
+    for name, workflow in WORKFLOWS.items():
+        assert workflow.load().name == name

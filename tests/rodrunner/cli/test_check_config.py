@@ -120,3 +120,49 @@ def test_connect_logs_in_to_the_sandbox(
     config = _write(tmp_path, f"irods:\n  sandbox: {tmp_path / 'irods'}\n")
     assert main(["check-config", "--config", str(config), "--connect"]) == 0
     assert "irods: ok: logged in to the sandbox" in capsys.readouterr().out
+
+
+def test_connect_reports_version_and_md5_scheme(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--connect names the server's version and the zone's checksum scheme (probed: md5)."""
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    text = f"irods:\n  sandbox: {tmp_path / 'irods'}\n  sandbox_hash_scheme: md5\n"
+    assert main(["check-config", "--config", str(_write(tmp_path, text)), "--connect"]) == 0
+    assert "iRODS 5.0.2, checksum scheme md5" in capsys.readouterr().out
+
+
+def test_connect_fails_clearly_when_the_scheme_cannot_be_told(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A zone whose checksum scheme cannot be told fails --connect with one line naming
+    irods.hash_scheme, not a verification failure per file later."""
+    from rodrunner.sandbox import run_sandbox
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    with run_sandbox(tmp_path / "zone") as info:
+        info.faults.fail_next(10215, -13000, count=10)  # no client hints
+        info.faults.fail_next(606, -818000, count=10)  # and the probe put is refused
+        text = (
+            f"irods:\n  host: {info.host}\n  port: {info.port}\n  password: rods\n"
+            "  connection_timeout: 5\n"
+        )
+        code = main(["check-config", "--config", str(_write(tmp_path, text)), "--connect"])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "irods: FAILED" in err
+    assert "cannot tell the zone's checksum scheme" in err
+    assert "set irods.hash_scheme" in err
+
+
+def test_warns_about_a_readable_file_holding_a_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """check-config on a world-readable file with a password: a warning on stderr, exit 0."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("irods:\n  password: hunter2\n")
+    cfg.chmod(0o644)
+    assert main(["check-config", "--config", str(cfg)]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: configuration file '{cfg}'")
+    assert "chmod 600" in err

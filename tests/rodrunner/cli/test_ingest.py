@@ -236,3 +236,51 @@ def test_killed_ingest_resumes_sending_only_what_is_missing(
     assert all(obj.good for obj in after.values())
     sizes = {rel: obj.size for rel, obj in after.items() if rel != MANIFEST_NAME}
     assert sizes == {rel: (run_dir / rel).stat().st_size for rel in expected}
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("prefect_harness")
+def test_expected_failure_prints_its_error_without_a_traceback(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """A failed ingest (wrong password) prints its error lines, no traceback; -v adds detail."""
+    from prefect.settings import PREFECT_API_URL
+
+    run_dir = simulate_run(tmp_path / "novaseq", "novaseq", files=2, size=10)
+    info = irods_sandbox
+    config = _config(tmp_path / "c.yaml", info.host, info.port, "WrongPassw0rd")
+    env = {**os.environ, "PREFECT_API_URL": str(PREFECT_API_URL.value())}
+    env.pop("RODRUNNER_CONFIG", None)
+    command = [sys.executable, "-m", "rodrunner", "ingest", str(run_dir), "--config", str(config)]
+    quiet = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert quiet.returncode == 1, quiet.stderr
+    assert "Traceback" not in quiet.stderr, quiet.stderr
+    assert "Task run" not in quiet.stderr, quiet.stderr  # Prefect's run lines stay in Prefect
+    errors = [line for line in quiet.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, quiet.stderr
+    assert errors[0].startswith(f"error: ingest of {run_dir} failed: iRODS refused the credentials")
+    assert "WrongPassw0rd" not in quiet.stderr
+    verbose = subprocess.run([*command, "-v"], env=env, capture_output=True, text=True, timeout=300)
+    assert verbose.returncode == 1, verbose.stderr
+    assert "Traceback" in verbose.stderr
+    assert "WrongPassw0rd" not in verbose.stderr
+
+
+def test_a_run_folder_linked_in_from_outside_the_root_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`rodrunner ingest` applies the daemon's rule: a symlink at the top of a configured root
+    that resolves outside it exits 1 naming where it resolves, before touching anything."""
+    elsewhere = simulate_run(tmp_path / "elsewhere", "novaseq", files=1, size=10)
+    root = tmp_path / "seq" / "novaseq"
+    root.mkdir(parents=True)
+    (root / elsewhere.name).symlink_to(elsewhere)
+    config = _config(tmp_path / "c.yaml", "127.0.0.1", 9, "unused")
+    data = yaml.safe_load(config.read_text())
+    data["sequencer"] = {"base_dir": str(tmp_path / "seq"), "types": {"novaseq": {}}}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+    argv = ["ingest", str(root / elsewhere.name), "--dry-run", "--config", str(config)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "outside the sequencer root" in err
+    assert str(elsewhere) in err

@@ -42,7 +42,7 @@ def test_table_by_default(root: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert main(["scan", str(root), "--type", "novaseq"]) == 0
     out = capsys.readouterr().out
     assert "complete" in out
-    assert "1 complete, 1 in_progress, 0 skipped, 1 not_a_run" in out
+    assert "1 complete, 1 in_progress, 0 skipped, 0 problem, 1 not_a_run" in out
 
 
 def test_configured_root_uses_its_type_and_override(

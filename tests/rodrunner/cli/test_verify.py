@@ -3,6 +3,7 @@ TCP with the real python-irodsclient, on runs stored by ingest's own steps."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from irods import keywords as kw
 from irods.models import Collection, DataObject
 
 from rodrunner.cli import main
@@ -64,8 +66,11 @@ def client(config: AppConfig) -> Iterator[iRODSClient]:
         yield c
 
 
-def ingest(run_dir: Path, config: AppConfig, client: iRODSClient) -> str:
-    """Store a run as the "Ingest Run" flow does, step by step (its task functions, no Prefect)."""
+def ingest(
+    run_dir: Path, config: AppConfig, client: iRODSClient, *, record_md5: bool = True
+) -> str:
+    """Store a run as the "Ingest Run" flow does, step by step (its task functions, no
+    Prefect); ``record_md5=False`` writes the manifest as before MD5 zones were known."""
     plan = _plan(run_dir, None, config)
     mark_ingesting.fn(client, plan.collection)
     report = upload_run.fn(
@@ -73,8 +78,17 @@ def ingest(run_dir: Path, config: AppConfig, client: iRODSClient) -> str:
     )
     assert report.ok, report.errors
     sizes = {rel: (run_dir / rel).stat().st_size for rel in report.checksums}
-    verify_run.fn(client, plan.collection, sizes, report.checksums)
-    manifest = build_manifest(plan.run_id, sizes, report.checksums)
+    assert verify_run.fn(client, plan.collection, sizes, report.checksums, report.md5s).ok
+    if record_md5:
+        manifest = build_manifest(
+            plan.run_id,
+            sizes,
+            report.checksums,
+            md5s=report.md5s,
+            irods_checksum=client.hash_scheme,
+        )
+    else:
+        manifest = build_manifest(plan.run_id, sizes, report.checksums)
     write_manifest.fn(client, plan.collection, manifest)
     tag_run.fn(client, plan, manifest)
     return plan.collection
@@ -516,3 +530,125 @@ def test_a_tampered_collection_is_not_deletable(
     code, conditions = deletable_json(capsys, config_file, run_dir)
     assert code == 1
     assert "status_complete" in failing(conditions)
+
+
+# ------------------------------------------------------------------------------- MD5 zone
+
+
+@pytest.fixture
+def md5_zone(tmp_path: Path) -> Iterator[tuple[SandboxInfo, Path]]:
+    """A sandbox whose default_hash_scheme is MD5, and a configuration for it."""
+    with run_sandbox(tmp_path / "irods-md5", hash="md5") as info:
+        data = {
+            "irods": {
+                "host": info.host,
+                "port": info.port,
+                "password": info.password.get_secret_value(),
+                "transfer_threads": 2,
+            },
+            "daemon": {"state_dir": str(tmp_path / "state-md5")},
+            "retention": {"min_replicas": 1, "keep_days": 0, "verify_within": 1},
+        }
+        path = tmp_path / "config-md5.yaml"
+        path.write_text(yaml.safe_dump(data), encoding="utf-8")
+        yield info, path
+
+
+@pytest.fixture
+def md5_client(md5_zone: tuple[SandboxInfo, Path]) -> Iterator[iRODSClient]:
+    with iRODSClient(get_config(md5_zone[1]).irods) as c:
+        yield c
+
+
+def md5_run(
+    tmp_path: Path, md5_zone: tuple[SandboxInfo, Path], client: iRODSClient, *, record_md5: bool
+) -> tuple[Path, str]:
+    run_dir = simulate_run(tmp_path / "novaseq-md5", "novaseq", files=6, size=2048)
+    collection = ingest(run_dir, get_config(md5_zone[1]), client, record_md5=record_md5)
+    return run_dir, collection
+
+
+def test_a_whole_run_in_an_md5_zone_verifies_and_is_deletable(
+    tmp_path: Path,
+    md5_zone: tuple[SandboxInfo, Path],
+    md5_client: iRODSClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The catalog's MD5s equal the manifest's: plain and --deep verify pass without a note,
+    and the deep-verified run passes the gate (its MD5 replicas count as good)."""
+    _, config_file = md5_zone
+    run_dir, collection = md5_run(tmp_path, md5_zone, md5_client, record_md5=True)
+    assert md5_client.hash_scheme == "md5"
+    code, document = verify_json(capsys, config_file, str(run_dir))
+    assert (code, document["problems"], document["notes"]) == (0, [], [])
+    code, document = verify_json(capsys, config_file, collection, "--deep")
+    assert (code, document["problems"], document["notes"]) == (0, [], [])
+    mark_ingested(get_config(config_file), run_dir)
+    code, conditions = deletable_json(capsys, config_file, run_dir)
+    assert (code, failing(conditions)) == (0, [])
+
+
+def force_checksum(sandbox: SandboxInfo, path: str) -> str:
+    """Have the server store the checksum of what is on its storage now (python-irodsclient's
+    chksum with force): the catalog then differs from the manifest."""
+    session = sandbox_session(sandbox)
+    try:
+        return str(session.data_objects.chksum(path, **{kw.FORCE_CHKSUM_KW: ""}))
+    finally:
+        session.cleanup()
+
+
+def test_a_changed_vault_object_in_an_md5_zone_is_reported(
+    tmp_path: Path,
+    md5_zone: tuple[SandboxInfo, Path],
+    md5_client: iRODSClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One byte flipped on storage, size kept: --deep names the file; once the catalog MD5
+    was recomputed from those bytes, plain verify names it too, with both MD5s."""
+    sandbox, config_file = md5_zone
+    run_dir, collection = md5_run(tmp_path, md5_zone, md5_client, record_md5=True)
+    rel = a_data_file(md5_client, collection)
+    file = vault_file(sandbox, f"{collection}/{rel}")
+    raw = bytearray(file.read_bytes())
+    raw[0] ^= 0xFF
+    file.write_bytes(bytes(raw))
+    code, document = verify_json(capsys, config_file, str(run_dir), "--deep")
+    assert (code, kinds(document)) == (1, [("storage", rel)])
+    assert "-314000" in document["problems"][0]["message"]
+    stored = force_checksum(sandbox, f"{collection}/{rel}")
+    assert stored == hashlib.md5(bytes(raw), usedforsecurity=False).hexdigest()
+    code, document = verify_json(capsys, config_file, str(run_dir))
+    assert (code, kinds(document)) == (1, [("checksum", rel)])
+    manifest_md5 = hashlib.md5((run_dir / rel).read_bytes(), usedforsecurity=False).hexdigest()
+    assert document["problems"][0]["message"] == (
+        f"replica 0 on demoResc has MD5 {stored} in the catalog, the manifest says {manifest_md5}"
+    )
+    code, out = cli(capsys, "verify", collection, "--config", str(config_file))
+    assert code == 1
+    assert out.splitlines()[0].startswith(f"checksum      {rel}: replica 0 on demoResc has MD5 ")
+
+
+def test_an_md5_zone_run_with_a_manifest_without_md5_verifies_by_size_with_a_note(
+    tmp_path: Path,
+    md5_zone: tuple[SandboxInfo, Path],
+    md5_client: iRODSClient,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A manifest without MD5s (written before MD5 zones were known): the catalog's MD5s
+    cannot be compared; verify passes on sizes and says so in one note line."""
+    _, config_file = md5_zone
+    run_dir, collection = md5_run(tmp_path, md5_zone, md5_client, record_md5=False)
+    code, document = verify_json(capsys, config_file, str(run_dir))
+    assert (code, document["ok"], document["problems"]) == (0, True, [])
+    assert [n["kind"] for n in document["notes"]] == ["size_only"]
+    files = len(list(_files(run_dir)))
+    assert document["notes"][0]["message"].startswith(
+        f"cannot compare: the manifest has no MD5 ({files} replica(s) of {files} file(s)"
+    )
+    code, out = cli(capsys, "verify", str(run_dir), "--config", str(config_file))
+    assert code == 0, out
+    lines = out.strip().splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith("note          cannot compare: the manifest has no MD5")
+    assert lines[1].startswith(f"{collection}: whole (verified {files} files")

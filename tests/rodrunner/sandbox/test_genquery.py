@@ -6,27 +6,34 @@ import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from irods.api_number import api_number
 from irods.column import Between, In, Like, NotLike
-from irods.exception import CAT_UNKNOWN_TABLE
+from irods.exception import CAT_UNKNOWN_TABLE, NetworkException
+from irods.message import GenQueryResponse, iRODSMessage
 from irods.models import Collection, CollectionMeta, DataObject, DataObjectMeta, User
+from irods.results import ResultSet
 from irods.session import iRODSSession
 
-from rodrunner.sandbox import run_sandbox
+from rodrunner.sandbox import SandboxInfo, run_sandbox
 from rodrunner.sandbox.catalog import Catalog
 from rodrunner.sandbox.genquery import (
     GenQuery,
     GenQueryEngine,
     Predicate,
+    StatementLost,
+    Statements,
     build_sql,
     like_to_glob,
     parse_condition,
     render_out,
 )
 from rodrunner.sandbox.protocol import SandboxError, parse
+from tests.conftest import sandbox_session
 
 # ----------------------------------------------------------------------------- pure parts
 
@@ -63,7 +70,7 @@ def test_a_quote_inside_a_value_survives() -> None:
     assert parse_condition("= 'it's'") == [[Predicate("=", ("it's",))]]
 
 
-@pytest.mark.parametrize("text", ["", "= 'open", "~ 'x'", "in 'a'", "between 'a'", "="])
+@pytest.mark.parametrize("text", ["", "= 'open", "~ 'x'", "between 'a'", "="])
 def test_malformed_conditions_are_typed_errors(text: str) -> None:
     """A malformed condition is a SandboxError with an iRODS code, never a crash."""
     with pytest.raises(SandboxError) as info:
@@ -158,30 +165,100 @@ def test_no_rows_renders_the_empty_body() -> None:
 
 
 def test_engine_pages_and_closes(tmp_path: Path) -> None:
-    """Pages follow the cursor; maxRows 0 closes it; an exhausted query has continueInx 0."""
+    """Pages follow the statement; maxRows 0 closes it; an exhausted query has continueInx 0."""
     catalog = Catalog(tmp_path / "c.sqlite", zone="tempZone", admin="rods", password="rods")
     engine = GenQueryEngine()
+    statements = Statements()
     query = GenQuery(select=((501, 1),), max_rows=2)
     with catalog.tx() as db:
-        first = parse(engine.run(db, query).body)
+        first = parse(engine.run(db, query, statements).body)
         assert first.int("rowCnt") == 2
         inx = first.int("continueInx")
-        assert inx > 0
+        assert inx == 1
         names = [v.text for v in first.findall("SqlResult_PI")[0].findall("value")]
         while inx:
             page = parse(
-                engine.run(db, GenQuery(select=((501, 1),), max_rows=2, continue_index=inx)).body
+                engine.run(
+                    db, GenQuery(select=((501, 1),), max_rows=2, continue_index=inx), statements
+                ).body
             )
             names += [v.text for v in page.findall("SqlResult_PI")[0].findall("value")]
             inx = page.int("continueInx")
         total = db.execute("SELECT count(*) FROM colls").fetchone()[0]
         assert names == sorted(names)
         assert len(names) == total
-        again = parse(engine.run(db, query).body).int("continueInx")
-        closed = engine.run(db, GenQuery(select=((501, 1),), max_rows=0, continue_index=again))
+        assert len(statements) == 0
+        again = parse(engine.run(db, query, statements).body).int("continueInx")
+        closed = engine.run(
+            db, GenQuery(select=((501, 1),), max_rows=0, continue_index=again), statements
+        )
         assert closed.status == 0
         assert parse(closed.body).int("rowCnt") == 0
+        assert len(statements) == 0
     catalog.close()
+
+
+def test_statements_are_per_connection_slots(tmp_path: Path) -> None:
+    """An unclosed statement keeps its slot (the next query gets continueInx 2, trace 11);
+    another connection's table does not hold it: closing it there is a no-op, continuing it
+    is StatementLost (a real agent dies)."""
+    catalog = Catalog(tmp_path / "c.sqlite", zone="tempZone", admin="rods", password="rods")
+    engine = GenQueryEngine()
+    mine, other = Statements(), Statements()
+    query = GenQuery(select=((501, 1),), max_rows=1)
+    with catalog.tx() as db:
+        assert parse(engine.run(db, query, mine).body).int("continueInx") == 1
+        assert parse(engine.run(db, query, mine).body).int("continueInx") == 2
+        assert parse(engine.run(db, query, other).body).int("continueInx") == 1
+        close = GenQuery(select=((501, 1),), max_rows=0, continue_index=2)
+        assert engine.run(db, close, other).status == 0
+        assert len(mine) == 2
+        with pytest.raises(StatementLost):
+            engine.run(db, GenQuery(select=((501, 1),), max_rows=1, continue_index=2), other)
+        engine.run(db, close, mine)
+        assert parse(engine.run(db, query, mine).body).int("continueInx") == 2
+    catalog.close()
+
+
+def test_statement_table_full(tmp_path: Path) -> None:
+    """A connection holding 50 open statements gets CAT_STATEMENT_TABLE_FULL, as a real agent."""
+    catalog = Catalog(tmp_path / "c.sqlite", zone="tempZone", admin="rods", password="rods")
+    engine = GenQueryEngine()
+    statements = Statements()
+    query = GenQuery(select=((501, 1),), max_rows=1)
+    with catalog.tx() as db:
+        for _ in range(50):
+            engine.run(db, query, statements)
+        with pytest.raises(SandboxError) as caught:
+            engine.run(db, query, statements)
+    assert caught.value.code == -860000
+    catalog.close()
+
+
+def test_continuation_on_another_connection_gets_no_reply(irods_sandbox: SandboxInfo) -> None:
+    """Over TCP: page 2 sent on a connection that did not run page 1 gets no reply and the
+    socket closes (rodrunner/11); on the connection that holds it, it is answered."""
+    session = sandbox_session(irods_sandbox)
+    try:
+        for i in range(3):
+            session.collections.create(f"/{irods_sandbox.zone}/home/rods/paged{i}")
+        query = session.query(Collection.name).limit(1)
+        with session.pool.get_connection() as first, session.pool.get_connection() as second:
+            page = _page(first, query)
+            assert page.continue_index == 1
+            with pytest.raises(NetworkException):
+                _page(second, query.continue_index(1))
+            assert len(_page(first, query.continue_index(1))) == 1
+    finally:
+        session.cleanup()
+
+
+def _page(conn: Any, query: Any) -> Any:
+    message = iRODSMessage(
+        "RODS_API_REQ", msg=query._message(), int_info=api_number["GEN_QUERY_AN"]
+    )
+    conn.send(message)
+    return ResultSet(conn.recv().get_main_message(GenQueryResponse))
 
 
 # ----------------------------------------------------------------------------- real client
@@ -336,3 +413,55 @@ def test_continuation_over_more_than_500_rows(session: iRODSSession) -> None:
     assert len(rows) == 620
     assert len(set(rows)) == 620
     assert rows == sorted(rows)
+
+
+def test_full_last_page_keeps_the_statement_until_a_continuation_finds_none(
+    tmp_path: Path,
+) -> None:
+    """A page with maxRows rows keeps the statement open even when nothing follows (the
+    server cannot know); the next continuation is CAT_NO_ROWS_FOUND and frees the slot."""
+    catalog = Catalog(tmp_path / "c.sqlite", zone="tempZone", admin="rods", password="rods")
+    engine = GenQueryEngine()
+    statements = Statements()
+    with catalog.tx() as db:
+        total = db.execute("SELECT count(*) FROM colls").fetchone()[0]
+        first = engine.run(db, GenQuery(select=((501, 1),), max_rows=total), statements)
+        assert parse(first.body).int("rowCnt") == total
+        assert parse(first.body).int("continueInx") == 1
+        after = GenQuery(select=((501, 1),), max_rows=total, continue_index=1)
+        assert engine.run(db, after, statements).status == -808000
+        assert len(statements) == 0
+    catalog.close()
+
+
+# The server's reading of a condition (iRODS general_query.cpp): '||'/'&&' outside quotes
+# (quotes toggling) split it; each part binds everything between its first and last quote.
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("= 'a' b'", [[Predicate("=", ("a' b",))]]),
+        ("= 'x' trailing", [[Predicate("=", ("x",))]]),
+        ("in 'a'", [[Predicate("in", ("a",))]]),
+        ("= 'a || b'", [[Predicate("=", ("a || b",))]]),
+        ("= 'nomatch' || like '%'", [[Predicate("=", ("nomatch",))], [Predicate("like", ("%",))]]),
+        (
+            "= '/z/it's' || like '/z/it's/%'",
+            [[Predicate("=", ("/z/it's' || like '/z/it's/%",))]],
+        ),
+    ],
+)
+def test_conditions_are_read_as_the_server_reads_them(
+    text: str, expected: list[list[Predicate]]
+) -> None:
+    """Literals run from the first to the last quote of a part; quotes toggle for '||'/'&&'."""
+    assert parse_condition(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["= 'x' || '1'='1'", "= 'it's || x'", "not in ('a')", "== 'a'", "= 'a' && 'b'"]
+)
+def test_what_the_server_refuses_the_sandbox_refuses(text: str) -> None:
+    """Parts without an operator, a lone quote after a split, 'not in', '==': typed errors."""
+    with pytest.raises(SandboxError) as info:
+        parse_condition(text)
+    assert info.value.code < 0

@@ -20,14 +20,16 @@ def sha2(data: bytes) -> str:
     return "sha2:" + base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
-def single_put(session: iRODSSession, path: str, data: bytes, **options: str) -> int:
+def single_put(
+    session: iRODSSession, path: str, data: bytes, data_size: int | None = None, **options: str
+) -> int:
     """Send DATA_OBJ_PUT_AN with ``data`` as the byte stream; the reply's intInfo."""
     body = FileOpenRequest(
         objPath=path,
         createMode=0o644,
         openFlags=0,
         offset=0,
-        dataSize=len(data),
+        dataSize=len(data) if data_size is None else data_size,
         numThreads=0,
         oprType=1,
         KeyValPair_PI=StringStringMap(options),
@@ -93,3 +95,13 @@ def test_single_buffer_put_names_what_is_wrong(irods_session: iRODSSession) -> N
     with pytest.raises(ex.SYS_NOT_SUPPORTED):
         single_put(irods_session, f"{HOME}/portal", b"a")
     assert not irods_session.data_objects.exists(f"{HOME}/portal")
+
+
+def test_single_buffer_put_with_a_wrong_data_size_is_refused(irods_session: iRODSSession) -> None:
+    """dataSize other than the bytes carried is SYS_COPY_LEN_ERR, as a real server's
+    finalize_replica answers (4.3.5 and 5.0.2); dataSize 0 or -1 means unknown and passes."""
+    with pytest.raises(ex.SYS_COPY_LEN_ERR):
+        single_put(irods_session, f"{HOME}/short", b"12345", 10, **{kw.DATA_INCLUDED_KW: ""})
+    assert (
+        single_put(irods_session, f"{HOME}/unknown", b"12345", -1, **{kw.DATA_INCLUDED_KW: ""}) == 0
+    )

@@ -14,9 +14,11 @@ from rodrunner.manifest import build_manifest
 from rodrunner.plan import MANIFEST_NAME
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.tasks.irods import (
+    Source,
     StoredRun,
     already_ingested,
     compare_objects,
+    provenance_conflict,
     read_ingest_state,
     verify_run,
     write_manifest,
@@ -114,3 +116,39 @@ def test_complete_status_without_manifest_is_not_skipped(irods_sandbox: SandboxI
     assert stored.manifest is None
     assert stored.manifest_problem
     assert not already_ingested(stored, {})
+
+
+@pytest.mark.parametrize(
+    ("stored_dir", "status", "same_manifest", "conflict"),
+    [
+        (None, None, False, False),  # no collection yet
+        ("/seq/a", "complete", True, False),  # this folder's own collection
+        ("/seq/b", "ingesting", False, True),  # another folder's partial upload
+        ("/seq/b", "complete", True, True),  # another folder, even with equal sizes
+        (None, "ingesting", False, False),  # an older rodrunner's partial: resumed
+        (None, "complete", True, False),  # an older rodrunner's, same manifest: adopted
+        (None, "complete", False, True),  # an older rodrunner's, other manifest: conflict
+    ],
+)
+def test_provenance_conflict(
+    stored_dir: str | None, status: str | None, same_manifest: bool, conflict: bool
+) -> None:
+    """A collection recorded from another folder (or an unrecorded complete one whose manifest
+    differs) is a conflict naming both folders; the folder's own, or none, is not."""
+    sizes = {"a.txt": 3}
+    listed = sizes if same_manifest else {"b.txt": 4}
+    manifest = build_manifest("R1", listed, {"a.txt": SHA, "b.txt": OTHER})
+    stored = StoredRun(
+        exists=status is not None or stored_dir is not None,
+        status=status,
+        manifest_sha256=manifest.sha256,
+        manifest=manifest,
+        source_host="seq1",
+        source_dir=stored_dir,
+    )
+    why = provenance_conflict(stored, "/z/home/r/R1", Source("seq2", "/seq/a"), sizes)
+    assert (why is not None) == conflict
+    if why is not None and stored_dir is not None:
+        assert "/seq/a" in why
+        assert stored_dir in why
+        assert "--replace" in why

@@ -13,7 +13,7 @@ import structlog
 import structlog.testing
 import yaml
 
-from rodrunner.config import AppConfig, get_config
+from rodrunner.config import get_config
 from rodrunner.irods.client import iRODSClient
 from rodrunner.manifest import parse_manifest
 from rodrunner.plan import MANIFEST_NAME
@@ -196,6 +196,28 @@ def _check_failure_mail(tmp_path: Path, irods_sandbox: SandboxInfo, inbox: Inbox
     assert "Wr0ngPassword" not in text
 
 
+def test_unreachable_server_mail_promises_no_retry(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """The final failure mail for an iRODS server nobody answers on never says it is retried."""
+    from tests.rodrunner.test_notify import _free_port
+
+    with smtp_server() as inbox:
+        url = f"mailto://127.0.0.1:{inbox.port}?from=r@example.org&to=o@example.org&mode=insecure"
+        config = write_config(tmp_path / "down.yaml", irods_sandbox, port=_free_port())
+        data = yaml.safe_load(config.read_text())
+        data["notifications"] = {"urls": [url]}
+        config.write_text(yaml.safe_dump(data))
+        run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=2, size=16)
+        summary = run(run_dir, config)
+        assert summary["status"] == "failed"
+        assert len(inbox.messages) == 1
+        text = inbox.text()
+    assert "iRODS" in text
+    assert "retried" not in text
+    assert "retried" not in summary["error"]
+
+
 def test_file_error_leaves_status_ingesting(tmp_path: Path, config_file: Path) -> None:
     """A file that cannot be stored (symlink out of the run) fails the run, status not complete."""
     run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=5, size=64)
@@ -213,13 +235,59 @@ def test_file_error_leaves_status_ingesting(tmp_path: Path, config_file: Path) -
     assert MANIFEST_NAME not in names
 
 
-def test_config_object_is_refused_as_parameter(tmp_path: Path) -> None:
-    """An AppConfig (with its password) cannot be a flow parameter: only a path or None."""
-    from prefect.exceptions import ParameterTypeError
+def _stored_parameters(flow_name: str) -> list[dict[str, Any]]:
+    """The parameters Prefect's API holds for every run of the flow ``flow_name``."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
 
-    config = AppConfig(irods={"password": "s3cret"})  # type: ignore[arg-type]
-    with pytest.raises(ParameterTypeError):
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])))
+    return [run.parameters for run in runs]
+
+
+def test_config_object_is_used_and_no_secret_reaches_prefect(tmp_path: Path) -> None:
+    """get_config()'s AppConfig is accepted by every flow; Prefect stores no secret of it."""
+    from rodrunner.sandbox import run_sandbox
+    from rodrunner.workflows.metadata import update_run_metadata
+
+    with run_sandbox(tmp_path / "irods", password="IrodsPassNeverStored") as info:
+        _check_no_secret_stored(tmp_path, info, update_run_metadata)
+
+
+def _check_no_secret_stored(tmp_path: Path, info: SandboxInfo, update_run_metadata: Any) -> None:
+    path = write_config(tmp_path / "config.yaml", info)
+    data = yaml.safe_load(path.read_text())
+    data["api"] = {"token": "T0kenNeverStored"}
+    data["notifications"] = {"urls": ["mailto://u:MailPassNeverStored@127.0.0.1:9/?to=a@b.c"]}
+    path.write_text(yaml.safe_dump(data))
+    config = get_config(path)
+    run_dir = simulate_run(tmp_path / "seq" / "miseq", "miseq", files=3, size=32)
+    results = ingest_sequencer_runs(config=config, sequencer_type="miseq")
+    assert [(r["run_dir"], r["status"]) for r in results] == [(str(run_dir), "complete")]
+    assert ingest_all_sequencer_runs(config=config)["miseq"][0]["status"] == "skipped"
+    assert update_run_metadata(config, results[0]["irods_path"], "miseq")["success"]
+    secrets = ("T0kenNeverStored", "MailPassNeverStored", "IrodsPassNeverStored")
+    names = ("Ingest Run", "Ingest Sequencer Runs", "Ingest All Sequencer Runs")
+    stored = {name: _stored_parameters(name) for name in (*names, "Update Run Metadata")}
+    assert all(stored.values())
+    text = json.dumps(stored)
+    assert "**********" in text
+    assert not [s for s in secrets if s in text]
+
+
+def test_config_path_like_is_accepted(tmp_path: Path, config_file: Path) -> None:
+    """A PathLike config is read like a str path; the flow run records the path string."""
+    run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=2, size=16)
+    state = ingest_run(str(run_dir), config=config_file, return_state=True)
+    assert summary_from_state(state, str(run_dir))["status"] == "complete"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("config", [{"irods": {"password": "s3cret"}}, 42])
+def test_config_of_another_type_is_refused(tmp_path: Path, config: object) -> None:
+    """A config that is neither AppConfig, path nor None is a TypeError naming what is accepted."""
+    with pytest.raises(TypeError, match=r"AppConfig .*path .*None") as caught:
         ingest_run(str(tmp_path), config=config)  # type: ignore[arg-type]
+    assert "s3cret" not in str(caught.value)
 
 
 def test_missing_run_folder_fails_cleanly(tmp_path: Path, config_file: Path) -> None:
@@ -291,3 +359,49 @@ def test_large_novaseq_run(tmp_path: Path, config_file: Path) -> None:
     again = run(run_dir, config_file)
     assert again["status"] == "skipped"
     assert again["uploaded_bytes"] == 0
+
+
+def test_a_second_folder_with_the_same_run_id_is_a_conflict_until_suffixed(
+    tmp_path: Path, config_file: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """A copy of a run under another folder name ends Failed named Conflict, status conflict,
+    naming both folders; with a suffix it lands in <collection>_<suffix>, and later flow runs
+    of that folder find it there (skipped) instead of conflicting again."""
+    first = simulate_run(tmp_path / "seq" / "miseq", "miseq", files=3, size=100)
+    assert run(first, config_file)["status"] == "complete"
+    second = tmp_path / "seq" / "miseq" / f"{first.name}_copy"
+    second.mkdir()
+    for path in first.rglob("*"):
+        target = second / path.relative_to(first)
+        if path.is_dir():
+            target.mkdir(exist_ok=True)
+        else:
+            target.write_bytes(path.read_bytes())
+    (second / "extra.txt").write_text("new\n")
+    state = ingest_run(str(second), config=str(config_file), return_state=True)
+    assert state.name == "Conflict"
+    held = summary_from_state(state, str(second))  # type: ignore[arg-type]
+    assert held["status"] == "conflict"
+    assert str(first) in held["error"]
+    assert str(second) in held["error"]
+
+    moved = run(second, config_file, suffix="copy")
+    assert moved["status"] == "complete", moved["error"]
+    assert moved["irods_path"] == f"{held['irods_path']}_copy"
+    again = run(second, config_file)
+    assert again["status"] == "skipped", again
+    assert again["irods_path"] == moved["irods_path"]
+    with iRODSClient(get_config(config_file).irods) as client:
+        assert not client.list_objects(held["irods_path"]).get("extra.txt")
+    assert run(second, config_file, suffix="../x")["error_type"] == "ConfigError"
+
+
+def test_one_folder_named_through_a_symlink_is_the_same_source(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """The same run folder reached through a symlinked path is not a conflict with itself."""
+    run_dir = simulate_run(tmp_path / "seq" / "miseq", "miseq", files=2, size=50)
+    (tmp_path / "alias").symlink_to(tmp_path / "seq")
+    assert run(run_dir, config_file)["status"] == "complete"
+    again = run(tmp_path / "alias" / "miseq" / run_dir.name, config_file)
+    assert again["status"] == "skipped", again
