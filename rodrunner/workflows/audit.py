@@ -17,7 +17,9 @@ failing are announced through the notifier and listed in a table artifact
 dict; it ends Failed (with that dict as data) when a run is not whole.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: a flow run started by a runner may get
+# the flow by value (cloudpickle), without this module's globals, and must still read the
+# ``config`` parameter's type.
 
 from datetime import UTC, datetime
 from typing import Any
@@ -35,7 +37,7 @@ from rodrunner.audit import (
     problem_lines,
     select_due,
 )
-from rodrunner.config import AppConfig, get_config
+from rodrunner.config import AppConfig, ConfigArgument, load_config
 from rodrunner.errors import RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.notify import notify_audit
@@ -126,16 +128,17 @@ def _publish_artifact(summary: AuditSummary) -> None:
 
 
 @flow(name="Audit Ingested Runs", persist_result=False)
-def audit_ingested_runs(config: str | None = None) -> Any:
+def audit_ingested_runs(config: ConfigArgument = None) -> Any:
     """Re-verify the stored runs that are due (see the module docstring).
 
-    ``config`` is a configuration file path (None: the usual search, where the flow runs).
+    ``config``: the :class:`AppConfig` itself, a configuration file path, or None (the usual
+    search, where the flow runs).
     Returns ``{root, deep, complete, checked, failing, problems, ok, runs: [{collection, ok,
     problems, kinds, verified_at}]}``; Failed with that dict as data when a run is not whole.
     """
     log = structlog.get_logger()
     try:
-        cfg = get_config(config)
+        cfg = load_config(config)
         with iRODSClient(cfg.irods) as client:
             summary = run_audit(client, cfg)
     except RodrunnerError as exc:

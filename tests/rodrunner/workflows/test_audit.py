@@ -3,6 +3,7 @@ runs stored by the "Ingest Run" flow and drift announced to a real SMTP server."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +26,7 @@ from rodrunner.workflows.audit import ARTIFACT_KEY, audit_ingested_runs, run_aud
 from rodrunner.workflows.ingest import ingest_run
 from tests.rodrunner.cli.test_verify import a_data_file, vault_file
 from tests.rodrunner.test_notify import smtp_server
+from tests.rodrunner.workflows.test_ingest import _stored_parameters
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -89,6 +91,21 @@ def test_a_whole_run_passes_and_gets_verified_at(tmp_path: Path, sandbox: Sandbo
     assert result["ok"]
     assert attrs(config, collection)[VERIFIED_AT_ATTR] == result["verified_at"]
     assert collection in artifact_text(ARTIFACT_KEY)
+
+
+def test_the_config_object_is_used_and_its_secrets_never_reach_prefect(
+    tmp_path: Path, sandbox: SandboxInfo
+) -> None:
+    """The audit takes get_config()'s AppConfig like the other flows; Prefect stores it masked."""
+    config = write_config(tmp_path / "config.yaml", sandbox)
+    store(tmp_path, config)
+    state = audit_ingested_runs(get_config(config), return_state=True)
+    assert state.type.value == "COMPLETED"  # type: ignore[union-attr]
+    stored = _stored_parameters("Audit Ingested Runs")
+    assert stored
+    text = json.dumps(stored)
+    assert "**********" in text
+    assert "audit-s3cret" not in text
 
 
 def artifact_text(key: str) -> str:
