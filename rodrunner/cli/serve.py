@@ -1,4 +1,4 @@
-"""``rodrunner serve [--cron EXPR] [--config F]``: serve the flows as Prefect 3 deployments.
+"""``rodrunner serve [--cron EXPR] [--audit-cron EXPR] [--config F]``: the flows as deployments.
 
 This process becomes a Prefect runner: it registers one deployment per flow on the Prefect API
 (``PREFECT_API_URL``) and executes the flow runs started from the UI, the API,
@@ -6,7 +6,7 @@ This process becomes a Prefect runner: it registers one deployment per flow on t
 SIGTERM. Deployment names are stable; ``Ingest Run/rodrunner-ingest-run`` is the default of
 ``daemon.deployment``. ``--config F`` is handed to the flow runs as ``$RODRUNNER_CONFIG`` (a
 path, never the secrets themselves). ``--cron`` schedules ``Ingest All Sequencer Runs``,
-``--audit-cron`` ``Audit Ingested Runs``; ``--cron`` needs ``PREFECT_API_URL`` (a schedule on a
+``--audit-cron`` ``Audit Ingested Runs``; either needs ``PREFECT_API_URL`` (a schedule on a
 temporary server would never fire), else exit 2.
 """
 
@@ -175,12 +175,18 @@ def serve(
             err=True,
         )
         raise typer.Exit(2) from None
-    if cron is not None and not _prefect_api_url():
+    scheduling = [
+        option
+        for option, expression in (("--cron", cron), ("--audit-cron", audit_cron))
+        if expression is not None
+    ]
+    if scheduling and not _prefect_api_url():
+        option = scheduling[0]
         typer.echo(
-            "error: --cron needs a Prefect server that outlives this command to keep the "
+            f"error: {option} needs a Prefect server that outlives this command to keep the "
             "schedule, and PREFECT_API_URL is not set: start one with `prefect server start` "
             "and set PREFECT_API_URL=http://127.0.0.1:4200/api (in the environment or with "
-            "`prefect config set`), then run rodrunner serve --cron again",
+            f"`prefect config set`), then run rodrunner serve {option} again",
             err=True,
         )
         raise typer.Exit(2)

@@ -132,13 +132,15 @@ def test_served_deployment_ingests_a_run(tmp_path: Path, served: Path) -> None:
     assert attrs["rodrunner::status"] == "complete"
 
 
-def test_cron_without_a_prefect_server_exits_2(tmp_path: Path) -> None:
-    """--cron with no PREFECT_API_URL refuses (exit 2) and says which server to start."""
+@pytest.mark.parametrize("option", ["--cron", "--audit-cron"])
+def test_cron_without_a_prefect_server_exits_2(tmp_path: Path, option: str) -> None:
+    """--cron or --audit-cron with no PREFECT_API_URL refuses (exit 2), naming the option and
+    the server to start."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.pop("RODRUNNER_CONFIG", None)
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     proc = subprocess.run(
-        [sys.executable, "-m", "rodrunner", "serve", "--cron", "0 0 * * *"],
+        [sys.executable, "-m", "rodrunner", "serve", option, "0 0 * * *"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -146,6 +148,7 @@ def test_cron_without_a_prefect_server_exits_2(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
+    assert f"error: {option} needs a Prefect server" in proc.stderr
     assert "prefect server start" in proc.stderr
     assert "PREFECT_API_URL" in proc.stderr
     assert "Traceback" not in proc.stderr
