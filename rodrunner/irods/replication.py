@@ -3,7 +3,9 @@
 :func:`target_resource` is the resource every put names (``destRescName``): ``irods.resource``,
 else the iCommands environment's ``irods_default_resource``, else none (the server decides).
 :func:`wait_for_replicas` holds an ingest until every object has ``irods.min_replicas`` good
-replicas whose size (and SHA-256, when the catalog's checksum is one) is the local file's:
+replicas whose size and catalog checksum agree with the manifest entry, in the zone's scheme
+(:func:`rodrunner.manifest.compare_checksum`: SHA-256, or MD5 in an MD5 zone; a replica with no
+checksum yet counts by its size):
 zones that replicate to a second tier do it with a server-side policy, so rodrunner only
 watches, polling the catalog (one query per poll) until ``irods.replica_wait`` seconds have
 passed, then fails naming the objects, their counts and the fix.
@@ -20,7 +22,8 @@ import structlog
 
 from rodrunner.config import IRODSConfig
 from rodrunner.errors import ReplicaShortfallError
-from rodrunner.verification import sha256_hex
+from rodrunner.manifest import ManifestEntry, compare_checksum
+from rodrunner.verification import md5_hex, sha256_hex
 
 if TYPE_CHECKING:
     from rodrunner.irods.client import iRODSClient
@@ -49,28 +52,31 @@ def target_resource(config: IRODSConfig) -> str | None:
     return None
 
 
-def good_copies(replicas: Sequence[Replica], size: int, sha256: str) -> int:
-    """Replicas that are good, of ``size`` bytes, and whose SHA-256 checksum (if the catalog
-    has one in that scheme) is ``sha256``."""
+def good_copies(replicas: Sequence[Replica], entry: ManifestEntry) -> int:
+    """Replicas that are good, of the entry's size, and whose catalog checksum (if they have
+    one) does not differ from the entry's digest in its scheme (SHA-256 or MD5)."""
     count = 0
     for replica in replicas:
-        if not replica.good or replica.size != size:
+        if not replica.good or replica.size != entry.size:
             continue
-        hexsum = sha256_hex(replica.checksum) if replica.checksum else None
-        if hexsum is None or hexsum == sha256:
-            count += 1
+        checksum = replica.checksum
+        if checksum:
+            found = compare_checksum(entry, sha256=sha256_hex(checksum), md5=md5_hex(checksum))
+            if found.differs:
+                continue
+        count += 1
     return count
 
 
 def shortfall(
     catalog: Mapping[str, Sequence[Replica]],
-    expected: Mapping[str, tuple[int, str]],
+    expected: Mapping[str, ManifestEntry],
     min_replicas: int,
 ) -> dict[str, int]:
     """Objects (relative path → good copies) with fewer than ``min_replicas`` good copies."""
     short = {}
-    for rel, (size, sha) in sorted(expected.items()):
-        count = good_copies(catalog.get(rel, ()), size, sha)
+    for rel, entry in sorted(expected.items()):
+        count = good_copies(catalog.get(rel, ()), entry)
         if count < min_replicas:
             short[rel] = count
     return short
@@ -79,14 +85,14 @@ def shortfall(
 def wait_for_replicas(
     client: iRODSClient,
     collection: str,
-    expected: Mapping[str, tuple[int, str]],
+    expected: Mapping[str, ManifestEntry],
     *,
     min_replicas: int,
     timeout: float,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> None:
-    """Return once every ``expected`` object (relative path → (size, SHA-256 hex)) has
+    """Return once every ``expected`` object (relative path → its manifest entry) has
     ``min_replicas`` good copies; :class:`ReplicaShortfallError` after ``timeout`` seconds."""
     if min_replicas <= 1 or not expected:
         return  # the upload's own verification proved the one replica it wrote

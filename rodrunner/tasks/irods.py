@@ -8,7 +8,7 @@ compose them with its own steps::
         report = upload_run(client, run_dir, plan.collection, exclude=plan.exclude)
         verify_run(client, plan.collection, sizes, report.checksums)
         sha = write_manifest(client, plan.collection, manifest)
-        ensure_replicas(client, plan.collection, sizes, report.checksums, manifest, 2, 600.0)
+        ensure_replicas(client, plan.collection, manifest, 2, 600.0)
         tag_run(client, plan, manifest)
 
 None caches or persists its result (an ingest must really happen, and results stay small).
@@ -31,7 +31,13 @@ from prefect.cache_policies import NO_CACHE
 from rodrunner.errors import IngestVerificationError, ManifestError, PermanentIRODSError
 from rodrunner.irods.client import Progress, RemoteObject, UploadReport, iRODSClient
 from rodrunner.irods.replication import wait_for_replicas
-from rodrunner.manifest import Manifest, compare_checksum, compare_sizes, parse_manifest
+from rodrunner.manifest import (
+    Manifest,
+    ManifestEntry,
+    compare_checksum,
+    compare_sizes,
+    parse_manifest,
+)
 from rodrunner.plan import (
     MANIFEST_NAME,
     MANIFEST_SHA256_ATTR,
@@ -355,17 +361,22 @@ def write_manifest(client: iRODSClient, collection: str, manifest: Manifest) -> 
 def ensure_replicas(
     client: iRODSClient,
     collection: str,
-    sizes: Mapping[str, int],
-    checksums: Mapping[str, str],
     manifest: Manifest,
     min_replicas: int,
     timeout: float,
 ) -> None:
     """Wait until every run file and the manifest have ``min_replicas`` good replicas (made by
     the zone's replication policy), at most ``timeout`` seconds; raises
-    :class:`rodrunner.errors.ReplicaShortfallError` naming the objects short of them."""
-    expected = {rel: (sizes[rel], checksums[rel]) for rel in sizes if rel in checksums}
-    expected[MANIFEST_NAME] = (len(manifest.to_bytes()), manifest.sha256)
+    :class:`rodrunner.errors.ReplicaShortfallError` naming the objects short of them. Replicas
+    count by size and by checksum in the zone's scheme (the manifest's SHA-256 or MD5)."""
+    expected = {entry.path: entry for entry in manifest.entries}
+    data = manifest.to_bytes()
+    expected[MANIFEST_NAME] = ManifestEntry(
+        MANIFEST_NAME,
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+    )
     wait_for_replicas(client, collection, expected, min_replicas=min_replicas, timeout=timeout)
 
 

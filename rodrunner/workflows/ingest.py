@@ -213,9 +213,7 @@ def _ingest(
             irods_checksum=client.hash_scheme,
         )
         write_manifest(client, plan.collection, manifest)
-        ensure_replicas(
-            client, plan.collection, sizes, report.checksums, manifest, min_replicas, replica_wait
-        )
+        ensure_replicas(client, plan.collection, manifest, min_replicas, replica_wait)
         tag_run(client, plan, manifest, source)
     except RodrunnerError as exc:
         raise _FailedWith(exc, sent) from exc
