@@ -20,6 +20,7 @@ from rodrunner.irods.client import iRODSClient
 from rodrunner.plan import STATUS_ATTR
 from rodrunner.sandbox import SandboxInfo, run_sandbox
 from rodrunner.simulate import simulate_run
+from rodrunner.verification import md5_hex, sha256_hex
 from rodrunner.workflows.ingest import ingest_run, summary_from_state
 from tests.conftest import sandbox_session
 
@@ -29,8 +30,10 @@ SECOND = "secondResc"
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Iterator[SandboxInfo]:
-    with run_sandbox(tmp_path / "irods", resources=[SECOND]) as info:
+def sandbox(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[SandboxInfo]:
+    """A zone with a second resource; its hash scheme sha256 unless parametrized."""
+    scheme = getattr(request, "param", "sha256")
+    with run_sandbox(tmp_path / "irods", resources=[SECOND], hash=scheme) as info:
         yield info
 
 
@@ -150,11 +153,12 @@ def _replicate_until(
         session.cleanup()
 
 
+@pytest.mark.parametrize("sandbox", ["sha256", "md5"], indirect=True)
 def test_min_replicas_met_by_replication_meanwhile_completes(
-    tmp_path: Path, sandbox: SandboxInfo
+    tmp_path: Path, sandbox: SandboxInfo, request: pytest.FixtureRequest
 ) -> None:
     """min_replicas 2 while something replicates: the ingest waits, then completes with every
-    object on both resources."""
+    object on both resources; in an MD5 zone the replicas' MD5s are the manifest's."""
     config = write_config(tmp_path, sandbox, min_replicas=2, replica_wait=120)
     run_dir = new_run(tmp_path)
     collection = f"/{sandbox.zone}/home/{sandbox.user}/sequencer/novaseq/{run_dir.name}"
@@ -172,3 +176,5 @@ def test_min_replicas_met_by_replication_meanwhile_completes(
     assert catalog
     for replicas in catalog.values():
         assert sorted(r.resource for r in replicas if r.good) == ["demoResc", SECOND]
+        decode = md5_hex if request.node.callspec.params["sandbox"] == "md5" else sha256_hex
+        assert all(decode(r.checksum) for r in replicas)
