@@ -54,4 +54,7 @@ def demo(session: nox.Session) -> None:
         "config.example.yaml",
         *session.posargs,
         external=True,
+        # Ctrl-C reaches the daemon too: wait for its own clean stop (running uploads get
+        # daemon.shutdown_grace) instead of killing it after nox's default 0.3 s.
+        interrupt_timeout=None,
     )

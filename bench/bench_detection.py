@@ -107,6 +107,8 @@ def _config(tmp: Path, name: str, root: Path, observer: str, poll: float) -> App
                 "rescan_interval": 3600,
                 "max_concurrent_ingests": 4,
             },
+            # No flow run reaches Prefect here: no local Prefect server either.
+            "prefect": {"local_server": False},
         }
     )
 

@@ -136,6 +136,13 @@ class LoggingConfig(_Section):
         return value.upper() if isinstance(value, str) else value
 
 
+class PrefectConfig(_Section):
+    """Where flow runs are recorded when no PREFECT_API_URL is set."""
+
+    local_server: bool = True
+    idle_timeout: float = Field(900.0, ge=0)
+
+
 class NotificationsConfig(_Section):
     """apprise URLs told about ingests."""
 
@@ -195,6 +202,7 @@ class AppConfig(BaseSettings):
     sequencer: SequencerConfig = Field(default_factory=SequencerConfig)
     daemon: DaemonConfig = Field(default_factory=DaemonConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    prefect: PrefectConfig = Field(default_factory=PrefectConfig)
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     api: APIConfig = Field(default_factory=APIConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)

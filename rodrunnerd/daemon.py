@@ -131,6 +131,7 @@ class Daemon:
         self.metrics: _Metrics | None = None
         self.submitter: Submitter | None = None
         self.supervisor: Supervisor | None = None
+        self.prefect_dir: Path | None = None  # the local Prefect server's, when used
         self._incomplete: dict[str, set[str]] = {}
         self._rechecks: dict[str, _Pending] = {}
         self._problems: dict[str, str] = {}
@@ -167,6 +168,7 @@ class Daemon:
         self.ledger = Ledger.open(state_dir)
         self._recover()
         self.metrics = _Metrics(self.config)
+        self._start_prefect()
         self.submitter = self._make_submitter()
         self.submitter.start()
         self.specs = {str(s.root): s for s in roots_from_config(self.config)}
@@ -199,12 +201,30 @@ class Daemon:
         if self.metrics is not None:
             self.metrics.close()
             self.metrics = None
+        if self.prefect_dir is not None:  # it goes with the daemon unless still in use
+            from rodrunner.localprefect import stop_server
+
+            stop_server(self.prefect_dir, only_if_unused=True)
         if self.ledger is not None:
             self.ledger.close()
         if self.lock is not None:
             self.lock.release()
             self.lock = None
         log.info("daemon.stopped")
+
+    def _start_prefect(self) -> None:
+        """Embedded flow runs are recorded on the local Prefect server unless one is set."""
+        from rodrunner.errors import RodrunnerError
+        from rodrunner.localprefect import ensure_local_prefect
+
+        if self.config.daemon.submit != "embedded":
+            return
+        try:
+            server = ensure_local_prefect(self.config)
+        except RodrunnerError as exc:  # the flows fall back to Prefect's temporary server
+            log.error("prefect.local_server_failed", error=str(exc))
+            return
+        self.prefect_dir = server.directory if server is not None else None
 
     def _recover(self) -> None:
         """Runs submitted or running when the daemon last stopped go back to ``queued``."""

@@ -13,6 +13,11 @@ from hypothesis import settings
 from irods.session import iRODSSession
 
 from rodrunner.sandbox import SandboxInfo, run_sandbox
+from tests.leaks import (  # noqa: F401 - a test that leaves a process running fails
+    _no_process_left_by_the_session,
+    _no_process_left_by_the_test,
+    pytest_configure,
+)
 
 # Hypothesis: no per-example deadline (a busy 2-core CI machine makes timing flaky; the
 # timeout plugin still bounds every test), no example database in a clean clone, and the

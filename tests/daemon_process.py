@@ -81,8 +81,9 @@ class DaemonProcess:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 120) -> int:
         """Send ``sig`` and wait for the exit code.
 
-        SIGKILL goes to the whole process group, as systemd kills a service's cgroup: a
-        temporary Prefect server the daemon started dies with it.
+        SIGKILL goes to the whole process group, as systemd kills a service's cgroup. The
+        local Prefect server runs in its own session and outlives a SIGKILLed daemon: the
+        caller stops it (``rodrunner.localprefect.stop_server``).
         """
         if self.proc.poll() is None:
             if sig == signal.SIGKILL:

@@ -29,6 +29,7 @@ COMMANDS = {
     "deletable": "deletable",
     "serve": "serve",
     "api": "api",
+    "prefect-server": "prefect_server",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 _registered: set[str] = set()

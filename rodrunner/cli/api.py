@@ -42,6 +42,15 @@ def api(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 
+    from rodrunner.errors import RodrunnerError
+    from rodrunner.localprefect import ensure_local_prefect
+
+    try:
+        ensure_local_prefect(config)  # flow runs recorded on the local server, unless configured
+    except RodrunnerError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
     import uvicorn
 
     from rodrunner.api import create_app

@@ -79,12 +79,21 @@ async def _prefect_health() -> Exception | None:
         return await client.api_healthcheck()
 
 
-def _check_prefect() -> tuple[bool, str]:
+def _check_prefect(config: AppConfig) -> tuple[bool, str]:
     from prefect.settings import PREFECT_API_URL
 
+    from rodrunner.localprefect import server_dir, server_status
+
     url = PREFECT_API_URL.value()
+    if not url and not config.prefect.local_server:
+        return True, "no PREFECT_API_URL: each command starts Prefect's temporary server"
     if not url:
-        return True, "ephemeral (no PREFECT_API_URL): flow runs are recorded in a local server"
+        local = server_status(server_dir(config.daemon.state_dir))
+        now = f"running at {local['url']}" if local["running"] else "started on first use"
+        return True, (
+            f"no PREFECT_API_URL: flow runs are recorded on the local Prefect server in "
+            f"{local['directory']} ({now})"
+        )
     try:
         problem = asyncio.run(_prefect_health())
     except Exception as exc:  # any failure to reach the API is the answer here
@@ -123,7 +132,7 @@ def register(app: typer.Typer) -> None:
         if not connect:
             return
         ok = True
-        results = (("irods", _check_irods(config)), ("prefect", _check_prefect()))
+        results = (("irods", _check_irods(config)), ("prefect", _check_prefect(config)))
         for name, (passed, message) in results:
             ok = ok and passed
             typer.echo(f"{name}: {'ok' if passed else 'FAILED'}: {message}", err=not passed)

@@ -1,7 +1,8 @@
 """``rodrunner ingest RUN_DIR`` and ``rodrunner update-metadata IRODS_PATH``.
 
-``ingest`` runs the ``Ingest Run`` flow in this process (recorded on ``PREFECT_API_URL``, or a
-temporary local Prefect server when none is set) with a progress bar of files and bytes. Exit
+``ingest`` runs the ``Ingest Run`` flow in this process (recorded on ``PREFECT_API_URL``, or on
+the local Prefect server of ``daemon.state_dir``, started on first use and reused, when none is
+set) with a progress bar of files and bytes. Exit
 0 when the run is complete or already was (skipped), 1 with one clear message when it failed,
 2 for a wrong configuration or option. ``--dry-run`` prints the plan (collection, files, bytes,
 AVUs) without touching iRODS or Prefect.
@@ -91,6 +92,27 @@ def _print_plan(console: Console, plan: IngestPlan, run_dir: Path) -> int:
     for problem in listing.errors:
         console.print(f"problem     {problem.relative}: {problem.message}", highlight=False)
     return 1 if listing.errors else 0
+
+
+def _local_prefect(config: AppConfig, err: Console) -> None:
+    """Record flow runs on the local Prefect server unless PREFECT_API_URL names one."""
+    from rodrunner.localprefect import ensure_local_prefect, server_dir, server_status
+    from rodrunner.localprefect.control import configured_api_url
+
+    directory = server_dir(config.daemon.state_dir)
+    local = config.prefect.local_server and not configured_api_url()
+    if local and not server_status(directory)["running"]:
+        err.print(
+            f"starting the local Prefect server in {directory} (once: later commands reuse it; "
+            "`rodrunner prefect-server stop` ends it)",
+            markup=False,
+            highlight=False,
+        )
+    try:
+        ensure_local_prefect(config)
+    except RodrunnerError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(1) from None
 
 
 def _run_with_progress(
@@ -196,6 +218,7 @@ def ingest(
     except OSError as exc:
         err.print(f"error: run folder '{run_dir}': {exc}", markup=False, highlight=False)
         raise typer.Exit(1) from None
+    _local_prefect(config, err)
     summary = _run_with_progress(
         run_dir,
         sequencer_type,
@@ -241,7 +264,7 @@ def update_metadata(
     err = Console(stderr=True, soft_wrap=True)
     log_to_stderr(logging.WARNING)
     _check_type(sequencer_type, err)
-    _load(config_file, err)
+    _local_prefect(_load(config_file, err), err)
     from prefect.client.schemas.objects import State
 
     from rodrunner.workflows.metadata import update_run_metadata

@@ -32,6 +32,7 @@ from rodrunner.irods.walk import walk_tree
 from rodrunner.plan import ALWAYS_EXCLUDED
 from rodrunner.sandbox import SandboxInfo
 from tests.daemon_process import DaemonProcess, wait_for
+from tests.leaks import owned_by_session
 
 STATUS = "rodrunner::status"
 MANIFEST = "rodrunner.manifest.json"
@@ -106,6 +107,7 @@ class PrefectServer:
                 env=env,
                 start_new_session=True,
             )
+        owned_by_session(self.proc.pid)  # the session's server, even when a test restarts it
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._healthy():

@@ -1,9 +1,10 @@
 """End to end: the real daemon process, the iRODS sandbox over TCP and Prefect.
 
 Each test starts ``python -m rodrunnerd --config F`` as a subprocess (its own temporary
-PREFECT_HOME, so Prefect runs its temporary local server), writes run folders with the
-simulator the way instruments do, and checks iRODS itself: ``rodrunner::status=complete`` on
-every run collection, and one ``ingest.complete`` event per run across every daemon life.
+PREFECT_HOME, no PREFECT_API_URL: it records on the local Prefect server of its state
+directory), writes run folders with the simulator the way instruments do, and checks iRODS
+itself: ``rodrunner::status=complete`` on every run collection, and one ``ingest.complete``
+event per run across every daemon life.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 from irods.session import iRODSSession
 
+from rodrunner.localprefect import server_dir, stop_server
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
 from tests.daemon_process import DaemonProcess, wait_for
@@ -110,10 +112,12 @@ class Share:
         return sum(life.count('"ingest.complete"', run_id) for life in self.lives)
 
     def stop_all(self) -> None:
-        """SIGKILL whatever still runs (a test's failure path)."""
+        """SIGKILL whatever still runs (a test's failure path) and the local Prefect server
+        (a SIGKILLed daemon cannot stop it; a later life reuses it)."""
         for life in self.lives:
             if life.proc.poll() is None:
                 life.stop(signal.SIGKILL, timeout=30)
+        stop_server(server_dir(self.tmp / "state"))
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from rodrunner.cli import main
+from rodrunner.localprefect import server_dir, server_status, stop_server
 
 
 def _config(tmp_path: Path, **api: object) -> Path:
@@ -81,8 +82,11 @@ def test_serves_health_on_loopback_with_an_embedded_sandbox(tmp_path: Path) -> N
         assert health.status_code == 200, health.text
         assert health.json()["components"]["irods"]["status"] == "ok"
         assert httpx.get(f"http://127.0.0.1:{port}/runs", timeout=60).status_code == 401
+        # No PREFECT_API_URL: flow runs go to the local Prefect server of the state dir.
+        assert server_status(server_dir(tmp_path / "state"))["healthy"] is True
     finally:
         proc.terminate()
         proc.wait(120)
         assert proc.stderr is not None
         proc.stderr.close()
+        stop_server(server_dir(tmp_path / "state"))

@@ -97,7 +97,7 @@ def test_example_configuration_names_every_key() -> None:
 def test_connect_reports_prefect_mode(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """--connect says Prefect is ephemeral when no PREFECT_API_URL is set."""
+    """--connect says flow runs go to the local Prefect server when no PREFECT_API_URL is set."""
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
@@ -107,7 +107,8 @@ def test_connect_reports_prefect_mode(
     with temporary_settings(restore_defaults={PREFECT_API_URL}):
         code = main(["check-config", "--config", str(config), "--connect"])
     captured = capsys.readouterr()
-    assert "prefect: ok: ephemeral" in captured.out
+    assert "prefect: ok: no PREFECT_API_URL: flow runs are recorded on the local" in captured.out
+    assert "(started on first use)" in captured.out
     assert "irods: FAILED" in captured.err
     assert code == 1
 
