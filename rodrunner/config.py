@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AliasChoices,
     BaseModel,
     ConfigDict,
     Field,
@@ -46,7 +47,13 @@ class IRODSConfig(_Section):
     env_file: Path | None = None
     sandbox: Path | None = None
     collection_template: str = DEFAULT_COLLECTION_TEMPLATE
-    default_resource: str | None = None
+    # Where puts go (destRescName); the env file's irods_default_resource when unset.
+    # ``default_resource`` is the older name of the same key.
+    resource: str | None = Field(
+        None, validation_alias=AliasChoices("resource", "default_resource")
+    )
+    min_replicas: int = Field(1, ge=1)
+    replica_wait: float = Field(600.0, ge=0)  # seconds
     transfer_threads: int = Field(4, ge=1, le=64)
     connection_timeout: float = Field(120.0, gt=0)
     avu_prefix: str = ""
@@ -199,6 +206,14 @@ def _retention_problem(config: AppConfig) -> str | None:
     return None
 
 
+class AuditConfig(_Section):
+    """The "Audit Ingested Runs" flow: which stored runs it re-verifies, and how."""
+
+    max_age: float | None = Field(3.0, gt=0)  # days since rodrunner::verified_at; null: all
+    deep: bool = True
+    limit: int | None = Field(None, ge=1)  # most runs per audit; null: no limit
+
+
 class AppConfig(BaseSettings):
     """The whole configuration."""
 
@@ -217,6 +232,7 @@ class AppConfig(BaseSettings):
     notifications: NotificationsConfig = Field(default_factory=NotificationsConfig)
     api: APIConfig = Field(default_factory=APIConfig)
     retention: RetentionConfig = Field(default_factory=RetentionConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     source: Path | None = Field(default=None, exclude=True)
 
     @classmethod

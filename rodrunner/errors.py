@@ -21,6 +21,7 @@ do by the branch, never by the message::
     ├── IngestError                  an ingest could not finish
     │   ├── IngestVerificationError  a stored object differs from the local file
     │   ├── ManifestError            a stored run manifest cannot be read
+    │   ├── ReplicaShortfallError    objects lack irods.min_replicas good replicas in time
     │   └── IngestConflictError      another folder owns the run's collection (held)
     ├── LedgerViewError              the daemon's ledger cannot be read or changed
     │   ├── LedgerUnavailableError   no ledger there (the daemon never ran) or unreadable
@@ -128,6 +129,10 @@ class IngestVerificationError(IngestError):
 
 class ManifestError(IngestError):
     """A stored run manifest (``rodrunner.manifest.json``) cannot be read."""
+
+
+class ReplicaShortfallError(IngestError):
+    """Objects still lack ``irods.min_replicas`` good replicas after ``irods.replica_wait``."""
 
 
 class IngestConflictError(IngestError):

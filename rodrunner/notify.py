@@ -1,4 +1,4 @@
-"""Tell people about ingests through apprise (mail, chat, ...).
+"""Tell people about ingests and audits through apprise (mail, chat, ...).
 
 A failed ingest is announced when ``notifications.on_failure`` is set (the default), a
 successful one when ``notifications.on_success`` is set; a run skipped because iRODS already
@@ -6,7 +6,9 @@ holds it is not news and never announced. The message names the run, the
 cause and the iRODS path; every configured secret is scrubbed from it before it leaves.
 Sending never raises: a notification that cannot be delivered is logged as
 ``notify.failed`` and the ingest's outcome stands. :func:`notify_results` reports a whole
-batch (what ``ingest_sequencer_runs`` returns) in one message, for a user's own flows.
+batch (what ``ingest_sequencer_runs`` returns) in one message, for a user's own flows. An audit
+that finds runs not whole is announced under ``on_failure`` with every failing run and its
+problems, a clean one under ``on_success``.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ import apprise
 import structlog
 from pydantic import SecretStr
 
+from rodrunner.audit import AuditSummary
 from rodrunner.config import AppConfig
 
 log = structlog.get_logger()
 
 REDACTED = "**********"
+AUDIT_PROBLEMS_SHOWN = 10
 
 
 def _secrets(config: AppConfig) -> list[str]:
@@ -85,6 +89,47 @@ def should_notify(config: AppConfig, success: bool, status: str | None = None) -
     return n.on_success if success else n.on_failure
 
 
+def format_audit_message(summary: AuditSummary) -> tuple[str, str]:
+    """The (title, body) announcing an audit: every failing run with its problems."""
+    kind = "deep" if summary.deep else "catalog"
+    if summary.ok:
+        title = f"rodrunner: audit of {summary.checked} run(s) found nothing wrong"
+    else:
+        title = f"rodrunner: audit found {summary.failing} run(s) NOT WHOLE"
+    lines = [
+        f"Collections below: {summary.root}",
+        f"Verification: {kind}",
+        f"Runs checked: {summary.checked} of {summary.complete} complete",
+        f"Runs failing: {summary.failing}  Problems: {summary.problems}",
+    ]
+    shown = 0
+    for run in summary.runs:
+        if run.ok:
+            continue
+        lines.append("")
+        lines.append(f"{run.collection}:")
+        for problem in run.problems[:AUDIT_PROBLEMS_SHOWN]:
+            lines.append(f"  {problem}")
+        if len(run.problems) > AUDIT_PROBLEMS_SHOWN:
+            lines.append(f"  (and {len(run.problems) - AUDIT_PROBLEMS_SHOWN} more)")
+        shown += 1
+    if shown:
+        lines.append("")
+        lines.append("Check each with `rodrunner verify COLLECTION --deep`.")
+    return title, "\n".join(lines)
+
+
+def notify_audit(summary: AuditSummary, config: AppConfig) -> bool:
+    """Announce an audit if configured (drift under ``on_failure``, a clean audit under
+    ``on_success``); returns whether a message was delivered."""
+    if not config.notifications.urls:
+        return False
+    if not (config.notifications.on_success if summary.ok else config.notifications.on_failure):
+        return False
+    title, body = format_audit_message(summary)
+    return _send(config, title, body, success=summary.ok, audit=True)
+
+
 def _send(config: AppConfig, title: str, body: str, *, success: bool, **context: Any) -> bool:
     """Deliver one scrubbed message to every configured URL; never raises."""
     secrets = _secrets(config)
@@ -109,7 +154,7 @@ def _send(config: AppConfig, title: str, body: str, *, success: bool, **context:
                 body_format=apprise.NotifyFormat.TEXT,
             )
         )
-    except Exception as exc:  # apprise plugins may raise anything; never fail the ingest
+    except Exception as exc:  # apprise plugins may raise anything; never fail the caller
         log.warning("notify.failed", error=type(exc).__name__, **context)
         return False
     if delivered:

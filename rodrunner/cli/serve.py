@@ -1,12 +1,13 @@
-"""``rodrunner serve [--cron EXPR] [--config F]``: serve the flows as Prefect 3 deployments.
+"""``rodrunner serve [--cron EXPR] [--audit-cron EXPR] [--config F]``: the flows as deployments.
 
 This process becomes a Prefect runner: it registers one deployment per flow on the Prefect API
 (``PREFECT_API_URL``) and executes the flow runs started from the UI, the API,
 ``run_deployment`` (the daemon's ``submit: deployment`` mode) or the schedule, until SIGINT or
 SIGTERM. Deployment names are stable; ``Ingest Run/rodrunner-ingest-run`` is the default of
 ``daemon.deployment``. ``--config F`` is handed to the flow runs as ``$RODRUNNER_CONFIG`` (a
-path, never the secrets themselves). ``--cron`` schedules ``Ingest All Sequencer Runs``; it
-needs ``PREFECT_API_URL`` (a schedule on a temporary server would never fire), else exit 2.
+path, never the secrets themselves). ``--cron`` schedules ``Ingest All Sequencer Runs``,
+``--audit-cron`` ``Audit Ingested Runs``; either needs ``PREFECT_API_URL`` (a schedule on a
+temporary server would never fire), else exit 2.
 """
 
 from __future__ import annotations
@@ -28,12 +29,14 @@ INGEST_RUN = "rodrunner-ingest-run"
 INGEST_SEQUENCER_RUNS = "rodrunner-ingest-sequencer-runs"
 INGEST_ALL = "rodrunner-ingest-all-sequencer-runs"
 UPDATE_METADATA = "rodrunner-update-run-metadata"
+AUDIT = "rodrunner-audit-ingested-runs"
 
 DEPLOYMENT_NAMES = {
     "Ingest Run": INGEST_RUN,
     "Ingest Sequencer Runs": INGEST_SEQUENCER_RUNS,
     "Ingest All Sequencer Runs": INGEST_ALL,
     "Update Run Metadata": UPDATE_METADATA,
+    "Audit Ingested Runs": AUDIT,
 }
 """Flow name → deployment name; ``<flow>/<deployment>`` is what ``run_deployment`` takes."""
 
@@ -43,10 +46,14 @@ def _deployment(flow: Flow[..., Any], **options: Any) -> RunnerDeployment:
     return cast("RunnerDeployment", flow.to_deployment(**options))
 
 
-def build_deployments(cron: str | None = None) -> list[RunnerDeployment]:
-    """The four deployments ``rodrunner serve`` serves (``cron`` schedules Ingest All)."""
+def build_deployments(
+    cron: str | None = None, audit_cron: str | None = None
+) -> list[RunnerDeployment]:
+    """The deployments ``rodrunner serve`` serves (``cron`` schedules Ingest All,
+    ``audit_cron`` Audit Ingested Runs)."""
     from prefect.types.entrypoint import EntrypointType
 
+    from rodrunner.workflows.audit import audit_ingested_runs
     from rodrunner.workflows.ingest import (
         ingest_all_sequencer_runs,
         ingest_run,
@@ -87,7 +94,25 @@ def build_deployments(cron: str | None = None) -> list[RunnerDeployment]:
             parameters={"config": None},
             **common,
         ),
+        _deployment(
+            audit_ingested_runs,
+            name=AUDIT,
+            description="Re-verify the stored runs not verified for audit.max_age days.",
+            parameters={"config": None},
+            cron=audit_cron,
+            **common,
+        ),
     ]
+
+
+def _valid_cron(expression: str) -> bool:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    try:
+        CronSchedule(cron=expression)
+    except ValueError:  # pydantic's ValidationError included
+        return False
+    return True
 
 
 def _prefect_api_url() -> str | None:
@@ -110,6 +135,14 @@ def serve(
         Path | None,
         typer.Option("--config", "-c", help="Configuration file.", show_default=False),
     ] = None,
+    audit_cron: Annotated[
+        str | None,
+        typer.Option(
+            "--audit-cron",
+            help="Schedule 'Audit Ingested Runs' (e.g. '0 3 * * *').",
+            show_default=False,
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(
@@ -126,8 +159,15 @@ def serve(
     if config.source is not None:
         # Flow runs execute in child processes: they find the file here, not in parameters.
         os.environ["RODRUNNER_CONFIG"] = str(config.source.resolve())
+    if audit_cron is not None and not _valid_cron(audit_cron):
+        typer.echo(
+            f"error: --audit-cron {audit_cron!r} is not a valid cron expression; give five "
+            "fields, e.g. '0 3 * * *'",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
-        deployments = build_deployments(cron)
+        deployments = build_deployments(cron, audit_cron)
     except ValueError:  # pydantic's ValidationError included: a bad cron expression
         typer.echo(
             f"error: --cron {cron!r} is not a valid cron expression; give five fields, "
@@ -135,12 +175,18 @@ def serve(
             err=True,
         )
         raise typer.Exit(2) from None
-    if cron is not None and not _prefect_api_url():
+    scheduling = [
+        option
+        for option, expression in (("--cron", cron), ("--audit-cron", audit_cron))
+        if expression is not None
+    ]
+    if scheduling and not _prefect_api_url():
+        option = scheduling[0]
         typer.echo(
-            "error: --cron needs a Prefect server that outlives this command to keep the "
+            f"error: {option} needs a Prefect server that outlives this command to keep the "
             "schedule, and PREFECT_API_URL is not set: start one with `prefect server start` "
             "and set PREFECT_API_URL=http://127.0.0.1:4200/api (in the environment or with "
-            "`prefect config set`), then run rodrunner serve --cron again",
+            f"`prefect config set`), then run rodrunner serve {option} again",
             err=True,
         )
         raise typer.Exit(2)

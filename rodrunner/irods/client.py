@@ -83,6 +83,7 @@ from rodrunner.irods.replicas import (
     query_replicas,
     verify_replicas,
 )
+from rodrunner.irods.replication import target_resource
 from rodrunner.irods.retry import call_with_retries
 from rodrunner.irods.walk import LocalFile, walk_tree
 from rodrunner.models import RunMetadata
@@ -413,6 +414,7 @@ class iRODSClient:
         self._idle: queue.LifoQueue[iRODSSession] = queue.LifoQueue()
         self._all_sessions: list[iRODSSession] = []
         self._closed = False
+        self._resource = target_resource(config)  # where puts go (destRescName)
         self._probe_lock = threading.Lock()
         self._hash_scheme: HashScheme | None = None
         self._server_version: tuple[int, ...] | None = None
@@ -510,8 +512,8 @@ class iRODSClient:
     def _new_session(self) -> iRODSSession:
         with translate_errors():
             session = _Session(**self._session_kwargs)
-            if self._config.default_resource:
-                session.default_resource = self._config.default_resource
+            if self._resource:
+                session.default_resource = self._resource
         with self._lock:
             self._all_sessions.append(session)
         return session
@@ -979,8 +981,8 @@ class iRODSClient:
             kw.REG_CHKSUM_KW: "",
             kw.DATA_SIZE_KW: str(len(data)),
         }
-        if self._config.default_resource:
-            options[kw.DEST_RESC_NAME_KW] = self._config.default_resource
+        if self._resource:
+            options[kw.DEST_RESC_NAME_KW] = self._resource
         body = FileOpenRequest(
             objPath=path,
             createMode=0o644,
@@ -1006,8 +1008,8 @@ class iRODSClient:
         it. No further copies. If the local file fails mid-way the partial object is removed.
         """
         options = {kw.REG_CHKSUM_KW: "", kw.DATA_SIZE_KW: str(size)}
-        if self._config.default_resource:
-            options[kw.DEST_RESC_NAME_KW] = self._config.default_resource
+        if self._resource:
+            options[kw.DEST_RESC_NAME_KW] = self._resource
         digest = _Digests(md5)
         with translate_errors(path):
             raw = self._open_raw(session, path, O_WRONLY | O_CREAT | O_TRUNC, size, options)

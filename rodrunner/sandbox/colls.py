@@ -124,9 +124,9 @@ def delete_collection(ctx: Context, path: str) -> None:
             for r in db.execute(
                 "SELECT data_id, resc_name, data_path FROM data WHERE coll_id = ?", (coll_id,)
             ):
-                if r["resc_name"] == RESOURCE:
+                if r["data_id"] not in data_ids:  # its AVUs go, wherever its replicas are
                     data_ids.append(r["data_id"])
-                else:
+                if r["resc_name"] != RESOURCE:
                     others.append(r["data_path"])
             db.execute("DELETE FROM data WHERE coll_id = ?", (coll_id,))
             db.execute("DELETE FROM colls WHERE coll_id = ?", (coll_id,))

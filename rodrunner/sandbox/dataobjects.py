@@ -31,7 +31,8 @@ from rodrunner.sandbox.colls import (
 )
 from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import SandboxError, codes, json_buf, pack
-from rodrunner.sandbox.vault import format_checksum, new_hasher, scheme_of
+from rodrunner.sandbox.replicas import SYS_RESC_DOES_NOT_EXIST, vault_of
+from rodrunner.sandbox.vault import Vault, format_checksum, new_hasher, scheme_of
 
 O_WRONLY, O_RDWR, O_CREAT, O_TRUNC = 1, 2, 64, 512
 CHECKSUM_KWS = ("regChksum", "verifyChksum", "chksum")
@@ -48,6 +49,7 @@ class OpenReplica:
     hashed: int = 0  # writes past it are hashed from the file at close; writes before it void it
     writers: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    vault: Vault | None = None  # its resource's vault (None: the server's, demoResc)
 
 
 @dataclass
@@ -98,6 +100,15 @@ def _being_written(ctx: Context, data_id: int) -> bool:
         return any(r.data_id == data_id for r in ctx.server.open_replicas.values())
 
 
+def target_resource(ctx: Context, options: dict[str, str]) -> str:
+    """Where a new object goes: ``destRescName``, else ``demoResc``; an unknown one is
+    SYS_RESC_DOES_NOT_EXIST, as in iRODS."""
+    name = options.get("destRescName") or RESOURCE
+    if not ctx.catalog.query("SELECT 1 FROM resources WHERE resc_name = ?", (name,)):
+        raise SandboxError(SYS_RESC_DOES_NOT_EXIST, f"no resource {name!r}")
+    return name
+
+
 def _open(ctx: Context, req: Request, *, create_api: bool) -> Reply:
     node = req.node
     path = logical_path(ctx, node.str("objPath"))
@@ -114,16 +125,17 @@ def _open(ctx: Context, req: Request, *, create_api: bool) -> Reply:
             raise SandboxError(codes.SYS_REPLICA_INACCESSIBLE, f"no open replica for {path}")
         with replica.lock:
             replica.writers += 1
-        os_fd = ctx.vault.open(replica.data_id, write=True)
+        os_fd = (replica.vault or ctx.vault).open(replica.data_id, write=True)
         desc = Descriptor(0, os_fd, replica.data_id, path, True, options, flags, replica)
         return Reply(int_info=_add(ctx, desc))
 
     truncate = False
     ts = now_ts()
+    resource = target_resource(ctx, options)
     with ctx.catalog.tx() as db:
         parent, name = split_path(path)
         row = db.execute(
-            "SELECT data_id FROM data JOIN colls USING (coll_id) "
+            "SELECT data_id, resc_name FROM data JOIN colls USING (coll_id) "
             "WHERE coll_name = ? AND data_name = ? AND data_repl_num = 0",
             (parent, name),
         ).fetchone()
@@ -146,10 +158,10 @@ def _open(ctx: Context, req: Request, *, create_api: bool) -> Reply:
                     coll["coll_id"],
                     name,
                     options.get("dataType", "generic"),
-                    RESOURCE,
-                    RESOURCE,
-                    ctx.catalog.resource_id(),
-                    str(ctx.vault.path_for(data_id)),
+                    resource,
+                    resource,
+                    ctx.catalog.resource_id(resource),
+                    str(vault_of(ctx, resource).path_for(data_id)),
                     ctx.user,
                     ctx.zone,
                     INTERMEDIATE,
@@ -161,6 +173,7 @@ def _open(ctx: Context, req: Request, *, create_api: bool) -> Reply:
             truncate = True
         else:
             data_id = int(row["data_id"])
+            resource = str(row["resc_name"])
             if write:
                 if create_api and "forceFlag" not in options:
                     raise SandboxError(codes.OVERWRITE_WITHOUT_FORCE_FLAG, path)
@@ -175,10 +188,11 @@ def _open(ctx: Context, req: Request, *, create_api: bool) -> Reply:
                     " AND data_repl_num = 0",
                     (INTERMEDIATE, ts, truncate, data_id),
                 )
-    os_fd = ctx.vault.open(data_id, write=write, truncate=truncate)
+    vault = vault_of(ctx, resource)
+    os_fd = vault.open(data_id, write=write, truncate=truncate)
     desc = Descriptor(0, os_fd, data_id, path, write, options, flags)
     if write:
-        replica = OpenReplica(uuid.uuid4().hex, data_id, path, writers=1)
+        replica = OpenReplica(uuid.uuid4().hex, data_id, path, writers=1, vault=vault)
         if truncate and any(k in options for k in CHECKSUM_KWS):
             scheme = scheme_of(options.get("chksum", ""), ctx.vault.hash_scheme)
             replica.hasher = new_hasher(scheme)
@@ -256,8 +270,9 @@ def _finalize(ctx: Context, desc: Descriptor, options: dict[str, str]) -> None:
     """Make the replica good: size, status and (if asked) the checksum."""
     replica = desc.replica
     assert replica is not None
+    vault = replica.vault or ctx.vault
     try:
-        size = ctx.vault.size(desc.data_id)
+        size = vault.size(desc.data_id)
         checksum = ""
         if any(k in options for k in CHECKSUM_KWS):
             given = options.get("chksum", "")
@@ -266,10 +281,10 @@ def _finalize(ctx: Context, desc: Descriptor, options: dict[str, str]) -> None:
                 hasher, hashed = replica.hasher, replica.hashed
             if hasher is not None and hashed <= size:
                 # a parallel put's later ranges arrived before the prefix: read only those
-                ctx.vault.hash_tail(desc.data_id, hasher, hashed)
+                vault.hash_tail(desc.data_id, hasher, hashed)
                 checksum = format_checksum(hasher, scheme)
             else:
-                checksum = ctx.vault.checksum(desc.data_id, scheme)
+                checksum = vault.checksum(desc.data_id, scheme)
             if given and given != checksum:
                 _set_status(ctx, desc.data_id, STALE, size, checksum)
                 raise SandboxError(
@@ -388,7 +403,8 @@ def abandon_descriptors(ctx: Context) -> None:
             with desc.replica.lock:
                 desc.replica.writers -= 1
             if desc.primary:
-                _set_status(ctx, desc.data_id, STALE, ctx.vault.size(desc.data_id), "")
+                vault = desc.replica.vault or ctx.vault
+                _set_status(ctx, desc.data_id, STALE, vault.size(desc.data_id), "")
                 _unregister(ctx, desc.replica)
 
 

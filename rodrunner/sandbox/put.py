@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 
-from rodrunner.sandbox.catalog import GOOD, INTERMEDIATE, RESOURCE, STALE, now_ts, split_path
+from rodrunner.sandbox.catalog import GOOD, INTERMEDIATE, STALE, now_ts, split_path
 from rodrunner.sandbox.colls import logical_path
 from rodrunner.sandbox.dataobjects import (
     CHECKSUM_KWS,
@@ -22,9 +22,11 @@ from rodrunner.sandbox.dataobjects import (
     _register,
     _set_status,
     _unregister,
+    target_resource,
 )
 from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import SandboxError, codes
+from rodrunner.sandbox.replicas import vault_of
 from rodrunner.sandbox.vault import format_checksum, new_hasher, scheme_of
 
 MAX_SINGLE_BUFFER = 32 * 1024 * 1024  # MAX_SZ_FOR_SINGLE_BUF of the iRODS server
@@ -85,8 +87,10 @@ def _finish(
     """
     parent, name = split_path(path)
     catalog = ctx.catalog
+    resource = target_resource(ctx, options)
+    vault = vault_of(ctx, resource)
     data_id = catalog.new_id()
-    ctx.vault.write(data_id, data)
+    vault.write(data_id, data)
     ts = now_ts()
     with catalog.tx() as db:
         parent_id, existing, is_coll = db.execute(
@@ -110,10 +114,10 @@ def _finish(
                     name,
                     options.get("dataType", "generic"),
                     len(data),
-                    RESOURCE,
-                    RESOURCE,
-                    catalog.resource_id(),
-                    str(ctx.vault.path_for(data_id)),
+                    resource,
+                    resource,
+                    catalog.resource_id(resource),
+                    str(vault.path_for(data_id)),
                     ctx.user,
                     ctx.zone,
                     status,
@@ -127,7 +131,7 @@ def _finish(
         if mismatch:
             raise SandboxError(codes.USER_CHKSUM_MISMATCH, mismatch)
         return Reply()
-    ctx.vault.remove(data_id)
+    vault.remove(data_id)
     if is_coll:
         raise SandboxError(codes.CAT_NAME_EXISTS_AS_COLLECTION, path)
     if parent_id is None:
@@ -151,6 +155,10 @@ def _overwrite(
     if "forceFlag" not in options:
         raise SandboxError(codes.OVERWRITE_WITHOUT_FORCE_FLAG, path)
     with ctx.catalog.tx() as db:
+        row = db.execute(
+            "SELECT resc_name FROM data WHERE data_id = ? AND data_repl_num = 0", (data_id,)
+        ).fetchone()
+        vault = vault_of(ctx, str(row["resc_name"]))
         if _being_written(ctx, data_id):
             raise SandboxError(
                 codes.SYS_REPLICA_INACCESSIBLE, f"{path} is being written by another client"
@@ -160,13 +168,13 @@ def _overwrite(
             " modify_ts = ? WHERE data_id = ? AND data_repl_num = 0",
             (INTERMEDIATE, now_ts(), data_id),
         )
-        replica = OpenReplica(uuid.uuid4().hex, data_id, path)
+        replica = OpenReplica(uuid.uuid4().hex, data_id, path, vault=vault)
         _register(ctx, replica)
     try:
         try:
-            ctx.vault.write(data_id, data)
+            vault.write(data_id, data)
         except OSError:
-            _set_status(ctx, data_id, STALE, ctx.vault.size(data_id), "")
+            _set_status(ctx, data_id, STALE, vault.size(data_id), "")
             raise
         _set_status(ctx, data_id, status, len(data), checksum)
     finally:

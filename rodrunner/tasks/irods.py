@@ -8,6 +8,7 @@ compose them with its own steps::
         report = upload_run(client, run_dir, plan.collection, exclude=plan.exclude)
         verify_run(client, plan.collection, sizes, report.checksums)
         sha = write_manifest(client, plan.collection, manifest)
+        ensure_replicas(client, plan.collection, manifest, 2, 600.0)
         tag_run(client, plan, manifest)
 
 None caches or persists its result (an ingest must really happen, and results stay small).
@@ -29,7 +30,14 @@ from prefect.cache_policies import NO_CACHE
 
 from rodrunner.errors import IngestVerificationError, ManifestError, PermanentIRODSError
 from rodrunner.irods.client import Progress, RemoteObject, UploadReport, iRODSClient
-from rodrunner.manifest import Manifest, compare_checksum, compare_sizes, parse_manifest
+from rodrunner.irods.replication import wait_for_replicas
+from rodrunner.manifest import (
+    Manifest,
+    ManifestEntry,
+    compare_checksum,
+    compare_sizes,
+    parse_manifest,
+)
 from rodrunner.plan import (
     MANIFEST_NAME,
     MANIFEST_SHA256_ATTR,
@@ -347,6 +355,29 @@ def write_manifest(client: iRODSClient, collection: str, manifest: Manifest) -> 
     """Store ``rodrunner.manifest.json`` in ``collection``; returns its SHA-256."""
     client.put_bytes(f"{collection}/{MANIFEST_NAME}", manifest.to_bytes())
     return manifest.sha256
+
+
+@task(name="ensure-replicas", task_run_name="ensure-replicas-{collection}", **_TASK_OPTIONS)
+def ensure_replicas(
+    client: iRODSClient,
+    collection: str,
+    manifest: Manifest,
+    min_replicas: int,
+    timeout: float,
+) -> None:
+    """Wait until every run file and the manifest have ``min_replicas`` good replicas (made by
+    the zone's replication policy), at most ``timeout`` seconds; raises
+    :class:`rodrunner.errors.ReplicaShortfallError` naming the objects short of them. Replicas
+    count by size and by checksum in the zone's scheme (the manifest's SHA-256 or MD5)."""
+    expected = {entry.path: entry for entry in manifest.entries}
+    data = manifest.to_bytes()
+    expected[MANIFEST_NAME] = ManifestEntry(
+        MANIFEST_NAME,
+        len(data),
+        hashlib.sha256(data).hexdigest(),
+        hashlib.md5(data, usedforsecurity=False).hexdigest(),
+    )
+    wait_for_replicas(client, collection, expected, min_replicas=min_replicas, timeout=timeout)
 
 
 @task(name="tag-run", task_run_name="tag-{plan.collection}", **_TASK_OPTIONS)

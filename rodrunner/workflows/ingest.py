@@ -2,9 +2,10 @@
 
 ``ingest_run`` ("Ingest Run") is the unit the daemon submits: parse → plan → (a run marked
 complete: its manifest against the catalog, one query; skipped when they agree) →
-``rodrunner::status=ingesting`` → upload → verify → manifest → run AVUs → status AVUs →
-``rodrunner::status=complete`` last. ``ingest_sequencer_runs`` and
-``ingest_all_sequencer_runs`` find complete runs under the sequencer roots and ingest each.
+``rodrunner::status=ingesting`` → upload → verify → manifest → (``irods.min_replicas`` good
+replicas of every object) → run AVUs → status AVUs → ``rodrunner::status=complete`` last.
+``ingest_sequencer_runs`` and ``ingest_all_sequencer_runs`` find complete runs under the
+sequencer roots and ingest each.
 
 Every flow returns small plain dicts; a failed ingest ends its flow run in the Failed state
 with the summary as its data (``state.result(raise_on_failure=False)``).
@@ -46,6 +47,7 @@ from rodrunner.tasks.irods import (
     Source,
     already_ingested,
     check_catalog,
+    ensure_replicas,
     mark_ingesting,
     move_aside,
     provenance_conflict,
@@ -130,6 +132,8 @@ def _ingest(
     force: bool,
     threads: int,
     log: Any,
+    min_replicas: int = 1,
+    replica_wait: float = 0.0,
     replace: bool = False,
 ) -> dict[str, Any]:
     """The steps after planning; raises a RodrunnerError on failure."""
@@ -209,6 +213,7 @@ def _ingest(
             irods_checksum=client.hash_scheme,
         )
         write_manifest(client, plan.collection, manifest)
+        ensure_replicas(client, plan.collection, manifest, min_replicas, replica_wait)
         tag_run(client, plan, manifest, source)
     except RodrunnerError as exc:
         raise _FailedWith(exc, sent) from exc
@@ -324,6 +329,8 @@ def ingest_run(
                     force=force,
                     threads=cfg.irods.transfer_threads,
                     log=log,
+                    min_replicas=cfg.irods.min_replicas,
+                    replica_wait=cfg.irods.replica_wait,
                     replace=replace,
                 )
             )

@@ -22,7 +22,7 @@ from rodrunner.simulate import simulate_run
 
 
 def test_deployment_names_are_stable() -> None:
-    """Four deployments with fixed names; Ingest Run's matches daemon.deployment's default."""
+    """Five deployments with fixed names; Ingest Run's matches daemon.deployment's default."""
     deployments = build_deployments("*/30 * * * *")
     names = {d.flow_name: d.name for d in deployments}
     assert names == DEPLOYMENT_NAMES
@@ -34,6 +34,16 @@ def test_deployment_names_are_stable() -> None:
         d.entrypoint and d.entrypoint.startswith("rodrunner.workflows.") for d in deployments
     )
     assert all("password" not in str(d.parameters) for d in deployments)
+
+
+def test_audit_cron_schedules_the_audit_flow(capsys: pytest.CaptureFixture[str]) -> None:
+    """--audit-cron schedules Audit Ingested Runs only; a wrong one exits 2 naming it."""
+    deployments = build_deployments(None, "0 3 * * *")
+    scheduled = [d.flow_name for d in deployments if d.schedules]
+    assert scheduled == ["Audit Ingested Runs"]
+    assert main(["serve", "--audit-cron", "nightly"]) == 2
+    err = capsys.readouterr().err
+    assert "--audit-cron 'nightly'" in err
 
 
 def test_bad_cron_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -122,13 +132,15 @@ def test_served_deployment_ingests_a_run(tmp_path: Path, served: Path) -> None:
     assert attrs["rodrunner::status"] == "complete"
 
 
-def test_cron_without_a_prefect_server_exits_2(tmp_path: Path) -> None:
-    """--cron with no PREFECT_API_URL refuses (exit 2) and says which server to start."""
+@pytest.mark.parametrize("option", ["--cron", "--audit-cron"])
+def test_cron_without_a_prefect_server_exits_2(tmp_path: Path, option: str) -> None:
+    """--cron or --audit-cron with no PREFECT_API_URL refuses (exit 2), naming the option and
+    the server to start."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
     env.pop("RODRUNNER_CONFIG", None)
     env["PREFECT_HOME"] = str(tmp_path / "prefect-home")
     proc = subprocess.run(
-        [sys.executable, "-m", "rodrunner", "serve", "--cron", "0 0 * * *"],
+        [sys.executable, "-m", "rodrunner", "serve", option, "0 0 * * *"],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -136,6 +148,7 @@ def test_cron_without_a_prefect_server_exits_2(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 2, proc.stderr
+    assert f"error: {option} needs a Prefect server" in proc.stderr
     assert "prefect server start" in proc.stderr
     assert "PREFECT_API_URL" in proc.stderr
     assert "Traceback" not in proc.stderr

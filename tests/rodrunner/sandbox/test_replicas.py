@@ -379,3 +379,47 @@ def test_a_stale_replica_keeps_what_the_catalog_knew_of_it(
     new = put(session, tmp_path, "f", 1000)
     rows = replicas(session, "f")
     assert [(r[1], r[3], r[4]) for r in rows] == [("1", sha2(new), 1000), ("0", sha2(old), 4096)]
+
+
+def test_a_put_with_dest_resc_name_lands_on_that_resource(
+    session: iRODSSession, tmp_path: Path
+) -> None:
+    """destRescName: replica 0 is on that resource, in its vault, readable, verifiable; an
+    overwrite stays there; removing the collection removes its file."""
+    session.collections.create(f"{HOME}/c")
+    data = os.urandom(3000)
+    (tmp_path / "f").write_bytes(data)
+    options = {kw.REG_CHKSUM_KW: "", kw.DEST_RESC_NAME_KW: SECOND}
+    session.data_objects.put(str(tmp_path / "f"), f"{HOME}/c/f", **options)
+    query = session.query(
+        DataObject.replica_number, DataObject.resource_name, DataObject.path, DataObject.checksum
+    ).filter(Collection.name == f"{HOME}/c", DataObject.name == "f")
+    [row] = query.all()
+    assert (row[DataObject.replica_number], row[DataObject.resource_name]) == (0, SECOND)
+    assert f"/resources/{SECOND}/" in row[DataObject.path]
+    assert Path(row[DataObject.path]).read_bytes() == data
+    assert row[DataObject.checksum] == sha2(data)
+    with session.data_objects.open(f"{HOME}/c/f", "r") as f:
+        assert f.read() == data
+    errors = RErrorStack()
+    assert (
+        session.data_objects.chksum(f"{HOME}/c/f", r_error=errors, **{kw.VERIFY_CHKSUM_KW: ""})
+        == ""
+    )
+    (tmp_path / "f").write_bytes(b"new")
+    session.data_objects.put(str(tmp_path / "f"), f"{HOME}/c/f", **{kw.FORCE_FLAG_KW: ""})
+    [row] = query.all()
+    assert row[DataObject.resource_name] == SECOND
+    assert Path(row[DataObject.path]).read_bytes() == b"new"
+    session.collections.remove(f"{HOME}/c", recurse=True, force=True)
+    assert not Path(row[DataObject.path]).exists()
+
+
+def test_a_put_to_an_unknown_resource_is_refused(session: iRODSSession, tmp_path: Path) -> None:
+    """destRescName naming no resource: SYS_RESC_DOES_NOT_EXIST, and no object."""
+    (tmp_path / "f").write_bytes(b"x")
+    with pytest.raises(ex.SYS_RESC_DOES_NOT_EXIST):
+        session.data_objects.put(
+            str(tmp_path / "f"), f"{HOME}/nowhere", **{kw.DEST_RESC_NAME_KW: "noSuchResc"}
+        )
+    assert not session.data_objects.exists(f"{HOME}/nowhere")
