@@ -156,7 +156,7 @@ def query_replicas(session: iRODSSession, collection: str) -> dict[str, list[Rep
     A path that no GenQuery literal can hold is refused (QueryValueError) before any query.
     """
     subtree_condition(collection)
-    query = session.query(
+    columns = (
         Collection.name,
         DataObject.name,
         DataObject.replica_number,
@@ -164,16 +164,9 @@ def query_replicas(session: iRODSSession, collection: str) -> dict[str, list[Rep
         DataObject.resource_name,
         DataObject.size,
         DataObject.checksum,
-    ).filter(Collection.name == collection)
-    subtree = session.query(
-        Collection.name,
-        DataObject.name,
-        DataObject.replica_number,
-        DataObject.replica_status,
-        DataObject.resource_name,
-        DataObject.size,
-        DataObject.checksum,
-    ).filter(Like(Collection.name, f"{collection}/%"))
+    )
+    query = session.query(*columns).filter(Collection.name == collection)
+    subtree = session.query(*columns).filter(Like(Collection.name, f"{collection}/%"))
     out: dict[str, list[Replica]] = {}
     with translate_errors(collection):
         for q in (query, subtree):
