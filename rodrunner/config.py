@@ -212,6 +212,17 @@ class AuditConfig(_Section):
     max_age: float | None = Field(3.0, gt=0)  # days since rodrunner::verified_at; null: all
     deep: bool = True
     limit: int | None = Field(None, ge=1)  # most runs per audit; null: no limit
+    metrics_file: Path | None = None  # Prometheus textfile written after each audit; null: off
+
+    @field_validator("metrics_file")
+    @classmethod
+    def _metrics_file_is_prom(cls, value: Path | None) -> Path | None:
+        if value is not None and value.suffix != ".prom":
+            raise ValueError(
+                "must end in '.prom' (node_exporter's textfile collector reads only those), "
+                "e.g. /var/lib/node_exporter/textfile/rodrunner_audit.prom, or null to switch off"
+            )
+        return value
 
 
 class AppConfig(BaseSettings):
@@ -306,6 +317,7 @@ def _resolve_relative(data: dict[str, Any], base: Path) -> None:
     fix("sequencer", "base_dir")
     fix("daemon", "state_dir")
     fix("retention", "move_to")
+    fix("audit", "metrics_file")
     seq = data.get("sequencer")
     if isinstance(seq, dict) and isinstance(seq.get("types"), dict):
         for entry in seq["types"].values():

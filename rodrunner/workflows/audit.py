@@ -11,7 +11,9 @@ on a failure. A catalog-only audit (``deep: false``) records nothing: ``verified
 the storage was re-read.
 
 Events: ``audit.started``, ``audit.mismatch`` (one per run that fails, with its problem kinds),
-``audit.run_error`` (a run that could not be checked), ``audit.finished`` (the figures). Runs
+``audit.run_error`` (a run that could not be checked), ``audit.finished`` (the figures), with
+``audit.metrics_file`` set also written there for Prometheus (:mod:`rodrunner.audit_metrics`;
+``audit.metrics_write_failed`` when it cannot be, the audit stands). Runs
 failing are announced through the notifier and listed in a table artifact
 (``audit-ingested-runs``). The flow run returns the :class:`rodrunner.audit.AuditSummary` as a
 dict; it ends Failed (with that dict as data) when a run is not whole.
@@ -37,6 +39,7 @@ from rodrunner.audit import (
     problem_lines,
     select_due,
 )
+from rodrunner.audit_metrics import publish_audit_metrics
 from rodrunner.config import AppConfig, ConfigArgument, load_config
 from rodrunner.errors import RodrunnerError
 from rodrunner.irods.client import iRODSClient
@@ -102,6 +105,8 @@ def run_audit(
         failing=summary.failing,
         problems=summary.problems,
     )
+    if audit.metrics_file is not None:
+        publish_audit_metrics(summary, audit.metrics_file, now=datetime.now(UTC))
     return summary
 
 

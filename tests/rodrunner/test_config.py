@@ -113,3 +113,20 @@ def test_a_readable_file_without_secrets_is_fine(tmp_path: Path) -> None:
     cfg.chmod(0o644)
     assert secret_file_warning(cfg) is None
     assert secret_file_warning(None) is None
+
+
+def test_the_audit_metrics_file_must_end_in_prom(tmp_path: Path) -> None:
+    """audit.metrics_file not ending in .prom (node_exporter ignores it) names key and fix."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("audit:\n  metrics_file: audit.txt\n")
+    with pytest.raises(ConfigError, match=r"audit\.metrics_file") as info:
+        get_config(cfg)
+    assert ".prom" in str(info.value)
+
+
+def test_a_relative_audit_metrics_file_follows_the_config_file(tmp_path: Path) -> None:
+    """audit.metrics_file is a path like the others: relative to the file's folder."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("audit:\n  metrics_file: textfile/rodrunner_audit.prom\n")
+    expected = (tmp_path / "textfile" / "rodrunner_audit.prom").resolve()
+    assert get_config(cfg).audit.metrics_file == expected

@@ -16,6 +16,7 @@ import yaml
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 from prefect.client.schemas.sorting import ArtifactSort
+from prometheus_client.parser import text_string_to_metric_families
 
 from rodrunner.config import get_config
 from rodrunner.irods.client import iRODSClient
@@ -124,10 +125,18 @@ def test_a_corrupted_vault_object_is_reported_mailed_and_not_verified(
     tmp_path: Path, sandbox: SandboxInfo
 ) -> None:
     """One byte flipped on storage: audit.mismatch, a mail naming run and file, a Failed flow
-    run, verify_failed_at instead of verified_at; the whole run beside it still passes."""
+    run, verify_failed_at instead of verified_at, the figures in audit.metrics_file; the whole
+    run beside it still passes."""
+    metrics_file = tmp_path / "textfile" / "rodrunner_audit.prom"
+    metrics_file.parent.mkdir()
     with smtp_server() as inbox:
         url = f"mailto://127.0.0.1:{inbox.port}?from=r@example.org&to=ops@example.org&mode=insecure"
-        config = write_config(tmp_path / "config.yaml", sandbox, notifications={"urls": [url]})
+        config = write_config(
+            tmp_path / "config.yaml",
+            sandbox,
+            notifications={"urls": [url]},
+            audit={"metrics_file": str(metrics_file)},
+        )
         good = store(tmp_path, config)
         bad = store(tmp_path, config)
         assert inbox.messages == []  # successful ingests are quiet
@@ -157,6 +166,16 @@ def test_a_corrupted_vault_object_is_reported_mailed_and_not_verified(
     assert VERIFIED_AT_ATTR not in attrs(config, bad)
     assert VERIFY_FAILED_AT_ATTR in attrs(config, bad)
     assert VERIFIED_AT_ATTR in attrs(config, good)
+    figures = {
+        (s.name, tuple(s.labels.items())): s.value
+        for family in text_string_to_metric_families(metrics_file.read_text(encoding="utf-8"))
+        for s in family.samples
+    }
+    assert figures[("rodrunner_audit_runs_checked", ())] == 2
+    assert figures[("rodrunner_audit_runs_failing", ())] == 1
+    assert figures[("rodrunner_audit_problems", (("kind", "storage"),))] >= 1
+    assert ("rodrunner_audit_last_run_timestamp_seconds", ()) in figures
+    assert ("rodrunner_audit_last_success_timestamp_seconds", ()) not in figures
 
 
 def test_only_runs_not_verified_for_max_age_are_due(tmp_path: Path, sandbox: SandboxInfo) -> None:
