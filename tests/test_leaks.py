@@ -91,7 +91,19 @@ def test_a_leaking_test_fails_and_its_processes_are_killed(tmp_path: Path) -> No
     env = {**os.environ, "PYTHONPATH": str(REPO), "LEAK_PIDS": str(pids)}
     env.pop("PYTEST_XDIST_WORKER", None)
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.leaks", "-p", "no:cacheprovider", "-v"],
+        # -rN: no short summary, whose lines repeat each message (in full where CI is set,
+        # cut to the terminal's width elsewhere), so each leak is named exactly once below.
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "tests.leaks",
+            "-p",
+            "no:cacheprovider",
+            "-v",
+            "-rN",
+        ],
         cwd=tmp_path,
         env=env,
         capture_output=True,
