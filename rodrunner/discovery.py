@@ -11,14 +11,13 @@ content of its RunInfo/RunParameters through :mod:`rodrunner.parsers.detect`.
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import re
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from rodrunner.completion import (
     DEFAULT_SKIP_FILE,
@@ -114,14 +113,11 @@ def _cells(run_dir: str) -> list[str]:
         return []
 
 
-def _content_detector() -> Callable[[Mapping[str, bytes]], str] | None:
-    """The parsers' content-based detection, when that module is installed."""
-    try:
-        module = importlib.import_module("rodrunner.parsers.detect")
-    except ImportError:
-        return None
-    detect = getattr(module, "detect_sequencer_type", None)
-    return cast("Callable[[Mapping[str, bytes]], str] | None", detect)
+def _content_detector() -> Callable[[Mapping[str, bytes]], str]:
+    """The parsers' content-based detection (imported on first use: the parsers are larger)."""
+    from rodrunner.parsers.detect import detect_sequencer_type
+
+    return detect_sequencer_type
 
 
 def detect_from_folder(run_dir: str | os.PathLike[str]) -> str | None:
@@ -146,8 +142,6 @@ def detect_from_folder(run_dir: str | os.PathLike[str]) -> str | None:
     if not files:
         return None
     detect = _content_detector()
-    if detect is None:
-        return None
     try:
         detected = detect(files)
     except RodrunnerError:

@@ -20,7 +20,6 @@ safe-to-delete gate (:mod:`rodrunnerd.retention`).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import random
 import signal
 import threading
@@ -74,17 +73,10 @@ class _Metrics:
 
     def __init__(self, config: AppConfig) -> None:
         self._impl: Any = None
+        from rodrunnerd.metrics import Metrics  # prometheus-client, only when the daemon runs
+
         try:
-            module = importlib.import_module("rodrunnerd.metrics")
-        except ImportError:
-            return
-        factory = getattr(module, "Metrics", None)
-        if factory is None:
-            return
-        try:
-            self._impl = factory.from_config(config) if hasattr(factory, "from_config") else None
-            if self._impl is None:
-                self._impl = factory(config.daemon.metrics)
+            self._impl = Metrics.from_config(config)
         except Exception as exc:  # metrics are optional: a bad endpoint must not stop intake
             log.warning("metrics.unavailable", error=str(exc))
             self._impl = None

@@ -18,7 +18,6 @@ jittered retries: the run stays queued in the ledger and goes when Prefect is ba
 
 from __future__ import annotations
 
-import importlib
 import queue
 import threading
 import time
@@ -147,8 +146,9 @@ class _Outcomes:
 
 def load_ingest_flow() -> FlowCallable:
     """The "Ingest Run" flow (imported when first needed: Prefect is heavy)."""
-    module = importlib.import_module("rodrunner.workflows.ingest")
-    flow: FlowCallable = module.ingest_run
+    from rodrunner.workflows.ingest import ingest_run
+
+    flow: FlowCallable = ingest_run
     return flow
 
 
