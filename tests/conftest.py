@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 import structlog
 from hypothesis import settings
+from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
+from rodrunner.config import IRODSConfig
 from rodrunner.sandbox import SandboxInfo, run_sandbox
 from tests.leaks import (  # noqa: F401 - a test that leaves a process running fails
     _no_process_left_by_the_session,
@@ -49,6 +51,40 @@ def sandbox_session(info: SandboxInfo, **options: object) -> iRODSSession:
     }
     settings.update(options)
     return iRODSSession(**settings)
+
+
+def sandbox_irods_config(info: SandboxInfo, **overrides: object) -> IRODSConfig:
+    """rodrunner's iRODS settings for ``info`` (3 transfer threads, 30 s timeout); overrides win."""
+    values: dict[str, object] = {
+        "host": info.host,
+        "port": info.port,
+        "zone": info.zone,
+        "user": info.user,
+        "password": info.password,
+        "transfer_threads": 3,
+        "connection_timeout": 30,
+    }
+    values.update(overrides)
+    return IRODSConfig.model_validate(values)
+
+
+def vault_file(info: SandboxInfo, path: str, replica: int = 0) -> Path:
+    """The storage file of one replica, as an administrator finds it (GenQuery on the path)."""
+    session = sandbox_session(info)
+    try:
+        coll, name = path.rsplit("/", 1)
+        rows = (
+            session.query(DataObject.path)
+            .filter(
+                Collection.name == coll,
+                DataObject.name == name,
+                DataObject.replica_number == replica,
+            )
+            .all()
+        )
+        return Path(rows[0][DataObject.path])
+    finally:
+        session.cleanup()
 
 
 @pytest.fixture

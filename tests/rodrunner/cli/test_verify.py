@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 import yaml
 from irods import keywords as kw
-from irods.models import Collection, DataObject
 
 from rodrunner.cli import main
 from rodrunner.cli.ingest import _plan
@@ -27,7 +26,7 @@ from rodrunner.simulate import simulate_run
 from rodrunner.tasks.irods import mark_ingesting, tag_run, upload_run, verify_run, write_manifest
 from rodrunnerd.ledger import Ledger
 from rodrunnerd.states import RunState
-from tests.conftest import sandbox_session
+from tests.conftest import sandbox_session, vault_file
 
 SECOND = "secondResc"
 
@@ -98,24 +97,6 @@ def ingest(
 def run(tmp_path: Path, config: AppConfig, client: iRODSClient) -> tuple[Path, str]:
     run_dir = simulate_run(tmp_path / "novaseq", "novaseq", files=6, size=2048)
     return run_dir, ingest(run_dir, config, client)
-
-
-def vault_file(sandbox: SandboxInfo, path: str, replica: int = 0) -> Path:
-    session = sandbox_session(sandbox)
-    try:
-        coll, name = path.rsplit("/", 1)
-        rows = (
-            session.query(DataObject.path)
-            .filter(
-                Collection.name == coll,
-                DataObject.name == name,
-                DataObject.replica_number == replica,
-            )
-            .all()
-        )
-        return Path(rows[0][DataObject.path])
-    finally:
-        session.cleanup()
 
 
 def replicate_all(sandbox: SandboxInfo, client: iRODSClient, collection: str) -> None:

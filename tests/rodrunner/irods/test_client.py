@@ -39,20 +39,7 @@ from rodrunner.irods.client import (
     check_irods_path,
     iRODSClient,
 )
-
-
-def _config(info: Any, **overrides: Any) -> IRODSConfig:
-    values: dict[str, Any] = {
-        "host": info.host,
-        "port": info.port,
-        "zone": info.zone,
-        "user": info.user,
-        "password": info.password,
-        "transfer_threads": 3,
-        "connection_timeout": 30,
-    }
-    values.update(overrides)
-    return IRODSConfig(**values)
+from tests.conftest import sandbox_irods_config as _config
 
 
 @pytest.fixture

@@ -8,29 +8,14 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from structlog.testing import capture_logs
 
-from rodrunner.config import IRODSConfig
 from rodrunner.errors import ConfigError
 from rodrunner.irods.client import digest_bytes, iRODSClient
 from rodrunner.sandbox import SandboxInfo, run_sandbox
-
-
-def _config(info: Any, **overrides: Any) -> IRODSConfig:
-    values: dict[str, Any] = {
-        "host": info.host,
-        "port": info.port,
-        "zone": info.zone,
-        "user": info.user,
-        "password": info.password,
-        "transfer_threads": 3,
-        "connection_timeout": 30,
-    }
-    values.update(overrides)
-    return IRODSConfig(**values)
+from tests.conftest import sandbox_irods_config as _config
 
 
 @pytest.fixture

@@ -22,22 +22,10 @@ from irods.models import DataObject
 from irods.results import ResultSet
 from structlog.testing import capture_logs
 
-from rodrunner.config import IRODSConfig
 from rodrunner.irods.client import iRODSClient
+from tests.conftest import sandbox_irods_config
 
 OBJECTS = 1_200  # three pages of 500, like trace 09
-
-
-def _config(info: Any) -> IRODSConfig:
-    return IRODSConfig(
-        host=info.host,
-        port=info.port,
-        zone=info.zone,
-        user=info.user,
-        password=info.password,
-        transfer_threads=4,
-        connection_timeout=30,
-    )
 
 
 @pytest.fixture
@@ -48,7 +36,7 @@ def many(irods_sandbox: Any, tmp_path: Path) -> tuple[Any, str]:
     for i in range(OBJECTS):
         (tree / f"f{i:04d}").write_bytes(b"%012d" % i)
     coll = f"/{irods_sandbox.zone}/home/{irods_sandbox.user}/many-{uuid.uuid4().hex[:8]}"
-    with iRODSClient(_config(irods_sandbox)) as client:
+    with iRODSClient(sandbox_irods_config(irods_sandbox, transfer_threads=4)) as client:
         assert client.upload_directory(tree, coll).ok
     return irods_sandbox, coll
 
@@ -69,7 +57,7 @@ def test_listing_after_pooled_checksums_stays_on_one_connection(many: tuple[Any,
     """After concurrent checksums grew the shared session's pool, a 3-page listing kills no
     agent and needs no retry: all its pages go over one connection."""
     info, coll = many
-    with iRODSClient(_config(info)) as client:
+    with iRODSClient(sandbox_irods_config(info, transfer_threads=4)) as client:
         _grow_pool(client, coll)
         with capture_logs() as logs:
             listing = client.list_objects(coll)
@@ -84,7 +72,7 @@ def test_abandoned_listing_closes_its_statement(many: tuple[Any, str]) -> None:
     connections the pool holds: afterwards no connection holds an open statement (a new
     query on each starts in slot 1, unlike trace 11's attempt 3 that got slot 2)."""
     info, coll = many
-    with iRODSClient(_config(info)) as client:
+    with iRODSClient(sandbox_irods_config(info, transfer_threads=4)) as client:
         _grow_pool(client, coll)
         rows = client._session.query(DataObject.name).get_results()
         next(rows)

@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from irods.models import Collection, DataObject
 
 from rodrunner.config import IRODSConfig
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.replicas import ChecksumFinding, parse_findings
 from rodrunner.sandbox import SandboxInfo, run_sandbox
-from tests.conftest import sandbox_session
+from tests.conftest import sandbox_session, vault_file
 
 SECOND = "secondResc"
 
@@ -37,25 +36,6 @@ def client(sandbox: SandboxInfo) -> Iterator[iRODSClient]:
     )
     with iRODSClient(config) as c:
         yield c
-
-
-def vault_file(sandbox: SandboxInfo, path: str, replica: int) -> Path:
-    """The storage file of one replica, as an administrator finds it (GenQuery on the path)."""
-    session = sandbox_session(sandbox)
-    try:
-        coll, name = path.rsplit("/", 1)
-        rows = (
-            session.query(DataObject.path)
-            .filter(
-                Collection.name == coll,
-                DataObject.name == name,
-                DataObject.replica_number == replica,
-            )
-            .all()
-        )
-        return Path(rows[0][DataObject.path])
-    finally:
-        session.cleanup()
 
 
 def replicate(sandbox: SandboxInfo, path: str) -> None:

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from structlog.testing import capture_logs
 
-from rodrunner.config import IRODSConfig
 from rodrunner.irods.client import iRODSClient
 from rodrunner.sandbox import SandboxInfo
-
-
-def _config(info: Any) -> IRODSConfig:
-    return IRODSConfig(
-        host=info.host, port=info.port, zone=info.zone, user=info.user, password=info.password
-    )
+from tests.conftest import sandbox_irods_config as _config
 
 
 def test_supported_version_is_logged_once(irods_sandbox: SandboxInfo) -> None:
