@@ -31,7 +31,7 @@ import structlog
 
 from rodrunner.sandbox.auth import AUTH_HANDLERS
 from rodrunner.sandbox.catalog import Catalog
-from rodrunner.sandbox.dataobjects import abandon_descriptors
+from rodrunner.sandbox.descriptors import abandon_descriptors
 from rodrunner.sandbox.dispatch import HANDLERS, Context, Disconnect, Reply, Request, Settings
 from rodrunner.sandbox.faults import Faults
 from rodrunner.sandbox.framing import (
