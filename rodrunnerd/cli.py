@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import IO
 
-from rodrunner.config import AppConfig, get_config, secret_file_warning
+from rodrunner.config import AppConfig, get_config
+from rodrunner.config.permissions import secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.names import shown
 from rodrunnerd.errors import DaemonError

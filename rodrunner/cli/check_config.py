@@ -14,7 +14,8 @@ from typing import Annotated, Any
 import typer
 import yaml
 
-from rodrunner.config import AppConfig, get_config, secret_file_warning
+from rodrunner.config import AppConfig, get_config
+from rodrunner.config.permissions import secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.profiles import PROFILES, get_profile, with_indicator
 

@@ -27,11 +27,13 @@ from rodrunner.errors import ConfigError
 # Handler modules register their APIs on import.
 from rodrunner.sandbox import (  # noqa: F401  (registers handlers)
     admin,
+    checksums,
     colls,
     dataobjects,
     genquery,
     hints,
     metadata,
+    namespace,
     put,
     replicas,
     server,

@@ -27,7 +27,7 @@ from irods import password_obfuscation as obf
 from rodrunner.sandbox.catalog import now_ts
 from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import Node, SandboxError, codes
-from rodrunner.sandbox.replicas import add_resource
+from rodrunner.sandbox.resources import add_resource
 
 CAT_INVALID_USER_TYPE = -820000
 CAT_INSUFFICIENT_PRIVILEGE_LEVEL = -830000

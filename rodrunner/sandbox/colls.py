@@ -1,6 +1,6 @@
 """Collection APIs of the sandbox (create 681, remove 679) and the logical-path rules.
 
-Rename of collections and data objects (627) lives in ``dataobjects.py`` because one API
+Rename of collections and data objects (627) lives in ``namespace.py`` because one API
 serves both. Removing without ``forceFlag`` moves into ``/<zone>/trash/...`` as iRODS does.
 """
 

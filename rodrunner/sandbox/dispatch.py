@@ -1,8 +1,9 @@
 """What an API handler sees: the request, the reply, the connection and the handler registry.
 
-The handler modules (``admin``, ``colls``, ``dataobjects``, ``genquery``, ``hints``,
-``metadata``, ``put``, ``replicas``) import these and never :mod:`rodrunner.sandbox.server`,
-which runs the sockets and calls the registered handlers; an import-linter contract keeps it so.
+The handler modules (``admin``, ``auth``, ``checksums``, ``colls``, ``dataobjects``,
+``genquery``, ``hints``, ``metadata``, ``namespace``, ``put``, ``replicas``) and their helpers
+(``descriptors``, ``resources``) import these and never :mod:`rodrunner.sandbox.server`, which
+runs the sockets and calls the registered handlers; an import-linter contract keeps it so.
 
 Adding an API handler (the package ``__init__`` imports each handler module once)::
 

@@ -1,5 +1,5 @@
 """What a sandbox connection may announce, and for how long it may stay, before and after it
-logs in. Pure: the server (:mod:`rodrunner.sandbox.server`) applies these.
+logs in. Pure: the framing (:mod:`rodrunner.sandbox.framing`) and the server apply these.
 
 The sizes follow what a real iRODS server refuses: a ``MsgHeader_PI`` longer than
 ``MAX_NAME_LEN`` (1088 bytes) and a startup pack or negotiation message longer than twice its

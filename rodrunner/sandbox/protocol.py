@@ -222,3 +222,12 @@ def error_body(message: str, status: int) -> bytes:
     """An RError_PI with one message (python-irodsclient shows it in the exception)."""
     inner = pack("RErrMsg_PI", [("status", status), ("msg", message)]).decode()
     return pack("RError_PI", [("count", 1), ("RErrMsg_PI", Raw(inner))])
+
+
+def rerror(messages: list[tuple[int, str]]) -> bytes:
+    """An RError_PI holding every ``(status, message)``, in order."""
+    inner = [
+        Raw(pack("RErrMsg_PI", [("status", status), ("msg", text)]).decode())
+        for status, text in messages
+    ]
+    return pack("RError_PI", [("count", len(messages)), ("RErrMsg_PI", inner)])

@@ -15,18 +15,17 @@ import uuid
 
 from rodrunner.sandbox.catalog import GOOD, INTERMEDIATE, STALE, now_ts, split_path
 from rodrunner.sandbox.colls import logical_path
-from rodrunner.sandbox.dataobjects import (
+from rodrunner.sandbox.descriptors import (
     CHECKSUM_KWS,
     OpenReplica,
-    _being_written,
-    _register,
-    _set_status,
-    _unregister,
-    target_resource,
+    being_written,
+    register,
+    set_status,
+    unregister,
 )
 from rodrunner.sandbox.dispatch import Context, Reply, Request, api
 from rodrunner.sandbox.protocol import SandboxError, codes
-from rodrunner.sandbox.replicas import vault_of
+from rodrunner.sandbox.resources import target_resource, vault_of
 from rodrunner.sandbox.vault import format_checksum, new_hasher, scheme_of
 
 MAX_SINGLE_BUFFER = 32 * 1024 * 1024  # MAX_SZ_FOR_SINGLE_BUF of the iRODS server
@@ -159,7 +158,7 @@ def _overwrite(
             "SELECT resc_name FROM data WHERE data_id = ? AND data_repl_num = 0", (data_id,)
         ).fetchone()
         vault = vault_of(ctx, str(row["resc_name"]))
-        if _being_written(ctx, data_id):
+        if being_written(ctx, data_id):
             raise SandboxError(
                 codes.SYS_REPLICA_INACCESSIBLE, f"{path} is being written by another client"
             )
@@ -169,13 +168,13 @@ def _overwrite(
             (INTERMEDIATE, now_ts(), data_id),
         )
         replica = OpenReplica(uuid.uuid4().hex, data_id, path, vault=vault)
-        _register(ctx, replica)
+        register(ctx, replica)
     try:
         try:
             vault.write(data_id, data)
         except OSError:
-            _set_status(ctx, data_id, STALE, vault.size(data_id), "")
+            set_status(ctx, data_id, STALE, vault.size(data_id), "")
             raise
-        _set_status(ctx, data_id, status, len(data), checksum)
+        set_status(ctx, data_id, status, len(data), checksum)
     finally:
-        _unregister(ctx, replica)
+        unregister(ctx, replica)

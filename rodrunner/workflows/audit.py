@@ -40,7 +40,8 @@ from rodrunner.audit import (
     select_due,
 )
 from rodrunner.audit_metrics import publish_audit_metrics
-from rodrunner.config import AppConfig, ConfigArgument, load_config
+from rodrunner.config import AppConfig
+from rodrunner.config.loading import ConfigArgument, load_config
 from rodrunner.errors import RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.notify import notify_audit

@@ -34,7 +34,8 @@ from prefect.client.schemas.objects import State
 from prefect.context import FlowRunContext
 from prefect.states import Failed
 
-from rodrunner.config import AppConfig, ConfigArgument, load_config
+from rodrunner.config import AppConfig
+from rodrunner.config.loading import ConfigArgument, load_config
 from rodrunner.errors import ConfigError, IngestConflictError, IngestError, RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.walk import walk_tree

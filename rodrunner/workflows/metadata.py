@@ -19,7 +19,7 @@ import structlog
 from prefect import flow
 from prefect.states import Failed
 
-from rodrunner.config import ConfigArgument, load_config
+from rodrunner.config.loading import ConfigArgument, load_config
 from rodrunner.errors import MetadataError, PathError, RodrunnerError
 from rodrunner.irods.client import check_irods_path, iRODSClient
 from rodrunner.parsers import METADATA_FILE_PATTERNS, parse_files

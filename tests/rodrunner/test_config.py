@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from rodrunner.config import get_config, secret_file_warning
+from rodrunner.config import get_config
+from rodrunner.config.permissions import secret_file_warning
 from rodrunner.errors import ConfigError
 
 

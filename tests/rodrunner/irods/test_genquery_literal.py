@@ -14,7 +14,7 @@ from rodrunner.config import IRODSConfig
 from rodrunner.errors import QueryValueError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.genquery_literal import is_compound, literal, subtree_condition
-from rodrunner.sandbox.genquery import Predicate, parse_condition
+from rodrunner.sandbox.genquery.conditions import Predicate, parse_condition
 
 INJECTIONS = [
     "nomatch' || like '%",

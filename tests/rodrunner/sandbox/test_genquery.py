@@ -16,22 +16,18 @@ from irods.column import Between, In, Like, NotLike
 from irods.exception import CAT_UNKNOWN_TABLE, NetworkException
 from irods.message import GenQueryResponse, iRODSMessage
 from irods.models import Collection, CollectionMeta, DataObject, DataObjectMeta, User
+from irods.query import Query
 from irods.results import ResultSet
 from irods.session import iRODSSession
 
 from rodrunner.sandbox import SandboxInfo, run_sandbox
 from rodrunner.sandbox.catalog import Catalog
-from rodrunner.sandbox.genquery import (
-    GenQuery,
-    GenQueryEngine,
-    Predicate,
-    StatementLost,
-    Statements,
-    build_sql,
-    like_to_glob,
-    parse_condition,
-    render_out,
-)
+from rodrunner.sandbox.genquery.conditions import Predicate, like_to_glob, parse_condition
+from rodrunner.sandbox.genquery.engine import GenQueryEngine, StatementLost, Statements
+from rodrunner.sandbox.genquery.handler import query_from_node
+from rodrunner.sandbox.genquery.model import GenQuery
+from rodrunner.sandbox.genquery.output import render_out
+from rodrunner.sandbox.genquery.sql import build_sql
 from rodrunner.sandbox.protocol import SandboxError, parse
 from tests.conftest import sandbox_session
 
@@ -142,6 +138,29 @@ def test_unknown_column_is_cat_unknown_table() -> None:
     with pytest.raises(SandboxError) as info:
         build_sql(GenQuery(select=((99999, 1),)))
     assert info.value.code == -823000
+
+
+def test_a_request_becomes_a_genquery_and_a_bad_column_number_is_refused() -> None:
+    """The client's GenQueryInp_PI gives the select, conditions and paging as sent; a column
+    number that is not a number is INPUT_ARG_NOT_WELL_FORMED_ERR (CAT_INVALID_ARGUMENT)."""
+    request = (
+        Query(None, Collection.name, DataObject.name)
+        .filter(Collection.name == "/tempZone/home")
+        .limit(7)
+        ._message()
+    )
+    query = query_from_node(parse(request.pack().encode()))
+    assert query.select == ((Collection.name.icat_id, 1), (DataObject.name.icat_id, 1))
+    assert query.conditions == ((Collection.name.icat_id, "= '/tempZone/home'"),)
+    assert (query.max_rows, query.continue_index) == (7, 0)
+    bad = (
+        b"<GenQueryInp_PI><maxRows>5</maxRows><continueInx>0</continueInx>"
+        b"<InxIvalPair_PI><iiLen>1</iiLen><inx>x</inx><ivalue>1</ivalue></InxIvalPair_PI>"
+        b"</GenQueryInp_PI>"
+    )
+    with pytest.raises(SandboxError) as info:
+        query_from_node(parse(bad))
+    assert info.value.code == -816000
 
 
 def test_render_matches_the_real_servers_shape() -> None:
