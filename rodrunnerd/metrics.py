@@ -33,8 +33,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import start_http_server
 
 from rodrunner.config import AppConfig
+from rodrunner.ledger.states import RunState
 from rodrunnerd.errors import MetricsError
-from rodrunnerd.states import RunState
 
 log = structlog.get_logger()
 

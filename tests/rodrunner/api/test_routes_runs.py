@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rodrunner.config import AppConfig
-from rodrunnerd.ledger import Ledger
-from rodrunnerd.states import RunState
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 
 
 @pytest.fixture
