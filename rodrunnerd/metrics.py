@@ -192,7 +192,7 @@ class Metrics:
         self.observer_restarts.labels(sequencer_type).inc()
 
     def set_run_counts(self, counts: Mapping[RunState, int] | Mapping[str, int]) -> None:
-        """Runs by state, from :meth:`~rodrunnerd.ledger.Ledger.counts`."""
+        """Runs by state, from :meth:`~rodrunner.ledger.store.Ledger.counts`."""
         for state in RunState:
             value = counts.get(state, counts.get(state.value, 0))  # type: ignore[call-overload]
             self.runs.labels(state.value).set(value)
