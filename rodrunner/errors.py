@@ -23,9 +23,16 @@ do by the branch, never by the message::
     │   ├── ManifestError            a stored run manifest cannot be read
     │   ├── ReplicaShortfallError    objects lack irods.min_replicas good replicas in time
     │   └── IngestConflictError      another folder owns the run's collection (held)
-    ├── LedgerViewError              the daemon's ledger cannot be read or changed
-    │   ├── LedgerUnavailableError   no ledger there (the daemon never ran) or unreadable
-    │   └── RunConflictError         a run id names several folders, or the run is busy
+    ├── LedgerError                  the ledger cannot be read or written (permanent)
+    │   ├── LedgerUnavailableError   no ledger at daemon.state_dir (the daemon never ran)
+    │   ├── LedgerSchemaError        the file is from a newer rodrunner, or not a ledger
+    │   ├── LedgerReadOnlyError      a write through a ledger opened read-only
+    │   ├── LedgerLockedError        another rodrunnerd holds this state directory
+    │   ├── UnknownRunError          no run of that name or folder is in the ledger
+    │   └── RunConflictError         the request conflicts with the ledger's state
+    │       ├── AmbiguousRunError    a run id names several run folders: use the folder
+    │       ├── IllegalTransitionError a state change the transition table forbids
+    │       └── LedgerBusyError      another process kept the ledger locked: try again
     └── WorkflowError                a workflow cannot be started or followed
         ├── UnknownWorkflowError     no workflow of that name, no flow run of that id
         └── PrefectUnavailableError  the Prefect API cannot be reached (may pass)
@@ -140,16 +147,70 @@ class IngestConflictError(IngestError):
     operator decides (``rodrunner ingest RUN --replace`` or ``--suffix``)."""
 
 
-class LedgerViewError(RodrunnerError):
-    """The daemon's ledger cannot be read or changed from rodrunner."""
+class LedgerError(RodrunnerError):
+    """The ledger cannot be read or written; the message names the file and the fix."""
 
 
-class LedgerUnavailableError(LedgerViewError):
-    """There is no ledger at ``daemon.state_dir`` (the daemon never ran) or it is unreadable."""
+class LedgerUnavailableError(LedgerError):
+    """There is no ledger at ``daemon.state_dir`` (the daemon never ran there)."""
 
 
-class RunConflictError(LedgerViewError):
-    """A run id names several run folders, or the run is in a state that forbids the request."""
+class LedgerSchemaError(LedgerError):
+    """The ledger file has a schema this rodrunner does not know, or is not a ledger."""
+
+
+class LedgerReadOnlyError(LedgerError):
+    """A write through a ledger opened read-only (``Ledger.open_read_only``)."""
+
+
+class LedgerLockedError(LedgerError):
+    """Another rodrunnerd holds the state directory's lock; the message names it (PID, host)."""
+
+
+class UnknownRunError(LedgerError):
+    """No run with that id or folder is in the ledger."""
+
+    def __init__(self, run: str) -> None:
+        super().__init__(
+            f"no run '{run}' in the ledger; `rodrunnerd status` lists the known runs "
+            "(by run folder or run id)"
+        )
+        self.run = run
+
+
+class RunConflictError(LedgerError):
+    """The request conflicts with the ledger's state (ambiguous, busy, or not allowed now)."""
+
+
+class AmbiguousRunError(RunConflictError):
+    """A run id is shared by several run folders."""
+
+    def __init__(self, run: str, run_dirs: list[str]) -> None:
+        listed = ", ".join(run_dirs)
+        super().__init__(
+            f"run id '{run}' names several run folders ({listed}); give the run folder instead"
+        )
+        self.run = run
+        self.run_dirs = run_dirs
+
+
+class IllegalTransitionError(RunConflictError):
+    """A state change the transition table forbids; names the run and both states."""
+
+    def __init__(
+        self, run_dir: str, from_state: str, to_state: str, *, fix: str | None = None
+    ) -> None:
+        super().__init__(
+            f"run '{run_dir}' cannot go from state '{from_state}' to '{to_state}'; "
+            + (fix or "see rodrunner.ledger.states.ALLOWED_TRANSITIONS")
+        )
+        self.run_dir = run_dir
+        self.from_state = from_state
+        self.to_state = to_state
+
+
+class LedgerBusyError(RunConflictError):
+    """Another process kept the ledger locked longer than the busy timeout; it may pass."""
 
 
 class WorkflowError(RodrunnerError):

@@ -281,14 +281,15 @@ def gate_input(
     client: iRODSClient, target: Target, config: AppConfig, *, now: datetime | None = None
 ) -> GateInput:
     """Everything :func:`rodrunner.deletable.evaluate` needs, read now (iRODS, ledger, folder)."""
-    from rodrunner.ledger_view import LedgerView
+    from rodrunner.ledger.store import Ledger
 
     assert target.run_dir is not None
     now = now or datetime.now(UTC)
     ledger_state = ledger_problem = None
     try:
-        entry = LedgerView(config.daemon.state_dir).get(str(target.run_dir))
-        ledger_state = entry.state if entry is not None else None
+        with Ledger.open_read_only(config.daemon.state_dir) as ledger:
+            entry = ledger.get(str(target.run_dir))
+        ledger_state = entry.state.value if entry is not None else None
     except RodrunnerError as exc:
         ledger_problem = str(exc)
     if client.collection_exists(target.collection):

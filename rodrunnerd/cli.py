@@ -24,9 +24,11 @@ from typing import IO
 from rodrunner.config import AppConfig, get_config
 from rodrunner.config.permissions import secret_file_warning
 from rodrunner.errors import ConfigError, RodrunnerError
+from rodrunner.ledger.connection import ledger_file
+from rodrunner.ledger.records import RunRecord
+from rodrunner.ledger.store import Ledger
 from rodrunner.names import shown
 from rodrunnerd.errors import DaemonError
-from rodrunnerd.ledger import LEDGER_FILE, Ledger, RunRecord
 
 __all__ = ["main"]
 
@@ -117,10 +119,10 @@ def _iso(epoch: float | None) -> str | None:
 
 def _status(config: AppConfig, as_json: bool, out: IO[str]) -> int:
     state_dir = config.daemon.state_dir
-    if not (state_dir / LEDGER_FILE).exists():
+    if not ledger_file(state_dir).exists():
         print("[]" if as_json else f"no runs: no ledger in '{state_dir}' yet", file=out)
         return EXIT_OK
-    with Ledger.open(state_dir, create=False) as ledger:
+    with Ledger.open_read_only(state_dir) as ledger:
         records = ledger.list()
     now = time.time()
     if as_json:
@@ -169,7 +171,7 @@ def _retention(config: AppConfig, out: IO[str]) -> int:
     configure_logging(config.logging.format, "WARNING", stream=sys.stderr)  # stdout: the list
 
     state_dir = config.daemon.state_dir
-    if not (state_dir / LEDGER_FILE).exists():
+    if not ledger_file(state_dir).exists():
         print(f"no runs: no ledger in '{state_dir}' yet", file=out)
         return EXIT_OK
     with Ledger.open(state_dir, create=False) as ledger:

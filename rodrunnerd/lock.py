@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from rodrunnerd.errors import LedgerError, LedgerLockedError
+from rodrunner.errors import LedgerError, LedgerLockedError
 
 __all__ = ["LOCK_FILE", "StateLock"]
 

@@ -33,8 +33,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import start_http_server
 
 from rodrunner.config import AppConfig
+from rodrunner.ledger.states import RunState
 from rodrunnerd.errors import MetricsError
-from rodrunnerd.states import RunState
 
 log = structlog.get_logger()
 
@@ -192,7 +192,7 @@ class Metrics:
         self.observer_restarts.labels(sequencer_type).inc()
 
     def set_run_counts(self, counts: Mapping[RunState, int] | Mapping[str, int]) -> None:
-        """Runs by state, from :meth:`~rodrunnerd.ledger.Ledger.counts`."""
+        """Runs by state, from :meth:`~rodrunner.ledger.store.Ledger.counts`."""
         for state in RunState:
             value = counts.get(state, counts.get(state.value, 0))  # type: ignore[call-overload]
             self.runs.labels(state.value).set(value)

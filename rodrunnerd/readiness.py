@@ -15,8 +15,8 @@ The rules, first match wins:
 3. the daemon already owns the run (queued, submitted, running): ``nothing``;
 4. ``.rodrunner-ingest`` newer than the last one handled: ``submit`` now, even if the profile's
    rule does not hold or the run was ingested before (the operator asked);
-5. the unit is ingested, failed, in ``conflict`` or given up (``incomplete``): ``nothing``
-   (failed runs come back through :meth:`~rodrunnerd.ledger.Ledger.due_for_retry`, operators through
+5. the unit is ingested, failed or in ``conflict``: ``nothing`` (failed runs come back
+   through :meth:`~rodrunner.ledger.store.Ledger.due_for_retry`, operators through
    ``rodrunnerd retry``);
 6. the rule does not hold: ``problem`` when an indicator exists but is not trusted (a
    directory, a failed AVITI outcome, a future mtime), else ``wait``;
@@ -25,7 +25,8 @@ The rules, first match wins:
 8. otherwise ``submit``.
 
 A ``submit`` carries the :func:`completion_key`, the Prefect idempotency key in deployment
-mode: one submission per (run folder, completion).
+mode: one submission per (run folder, completion). Which ledger state each action leads to is
+:data:`rodrunner.ledger.states.STATE_OF_ACTION` (:attr:`Decision.next_state`).
 """
 
 from __future__ import annotations
@@ -33,34 +34,21 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Protocol
 
-from rodrunnerd.states import IN_FLIGHT, RunState
+from rodrunner.ledger.states import IN_FLIGHT, STATE_OF_ACTION, Action, RunState
 
 CLOCK_SKEW_SECONDS = 300.0
 """How far in the future an mtime may be before it is reported instead of trusted."""
 
 __all__ = [
     "CLOCK_SKEW_SECONDS",
-    "Action",
     "Decision",
     "EntryLike",
     "RecordLike",
     "completion_key",
     "decide",
 ]
-
-
-class Action(StrEnum):
-    """What the daemon should do with a run unit now."""
-
-    NOTHING = "nothing"
-    WAIT = "wait"
-    SETTLE = "settle"
-    SUBMIT = "submit"
-    SKIP = "skip"
-    PROBLEM = "problem"
 
 
 class EntryLike(Protocol):
@@ -83,7 +71,7 @@ class EntryLike(Protocol):
 
 
 class RecordLike(Protocol):
-    """The fields of :class:`rodrunnerd.ledger.RunRecord` readiness uses."""
+    """The fields of :class:`rodrunner.ledger.records.RunRecord` readiness uses."""
 
     @property
     def state(self) -> RunState: ...
@@ -109,17 +97,10 @@ class Decision:
     @property
     def next_state(self) -> RunState | None:
         """The ledger state this decision leads to (``None``: leave the record alone)."""
-        return _NEXT_STATE.get(self.action)
+        return STATE_OF_ACTION.get(self.action)
 
 
-_NEXT_STATE = {
-    Action.WAIT: RunState.SEEN,
-    Action.SETTLE: RunState.SETTLING,
-    Action.SUBMIT: RunState.QUEUED,
-    Action.SKIP: RunState.SKIPPED,
-}
-
-_RESTING = frozenset({RunState.INGESTED, RunState.FAILED, RunState.INCOMPLETE, RunState.CONFLICT})
+_RESTING = frozenset({RunState.INGESTED, RunState.FAILED, RunState.CONFLICT})
 
 
 def completion_key(

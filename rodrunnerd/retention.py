@@ -38,11 +38,11 @@ import structlog
 from rodrunner.config import AppConfig
 from rodrunner.confine import allowed_roots, resolve_inside
 from rodrunner.deletable import Condition
-from rodrunner.errors import RodrunnerError
+from rodrunner.errors import LedgerError, RodrunnerError
+from rodrunner.ledger.records import RunRecord
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.names import shown
-from rodrunnerd.errors import LedgerError
-from rodrunnerd.ledger import Ledger, RunRecord
-from rodrunnerd.states import RunState
 
 __all__ = [
     "TOMBSTONE_PREFIX",

@@ -25,8 +25,8 @@ from rodrunner.config import AppConfig
 from rodrunner.errors import (
     ConfigError,
     IRODSError,
+    LedgerError,
     LedgerUnavailableError,
-    LedgerViewError,
     PathError,
     PermanentIRODSError,
     PrefectUnavailableError,
@@ -49,7 +49,7 @@ STATUS_OF: tuple[tuple[type[RodrunnerError], int], ...] = (
     (PermanentIRODSError, 502),
     (IRODSError, 503),
     (PrefectUnavailableError, 503),
-    (LedgerViewError, 503),
+    (LedgerError, 503),
     (ConfigError, 503),
 )
 """The HTTP status of each error branch, most specific first; anything else: 500."""

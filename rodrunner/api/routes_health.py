@@ -11,7 +11,7 @@ from rodrunner.api.deps import get_services
 from rodrunner.api.launcher import prefect_problem
 from rodrunner.api.models import Component, Health
 from rodrunner.api.services import Services
-from rodrunner.errors import IRODSError, LedgerViewError, RodrunnerError
+from rodrunner.errors import IRODSError, LedgerError, RodrunnerError
 
 router = APIRouter(tags=["health"])
 
@@ -41,15 +41,16 @@ def _prefect() -> Component:
 
 
 def _ledger(services: Services) -> Component:
-    if not services.ledger.exists():
+    if not services.ledger_path.is_file():
         return Component(
             status="absent",
             required=False,
-            detail=f"no ledger at {services.ledger.path} (rodrunnerd has not run here)",
+            detail=f"no ledger at {services.ledger_path} (rodrunnerd has not run here)",
         )
     try:
-        runs = services.ledger.ping()
-    except LedgerViewError as exc:
+        with services.read_ledger() as ledger:
+            runs = sum(ledger.counts().values())
+    except LedgerError as exc:
         return Component(status="down", required=False, detail=str(exc))
     return Component(status="ok", required=False, detail=f"{runs} run(s) in the ledger")
 

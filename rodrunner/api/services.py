@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 
@@ -11,7 +12,8 @@ from rodrunner.api.launcher import FlowLauncher
 from rodrunner.config import AppConfig
 from rodrunner.errors import IRODSError, RodrunnerError, TransientIRODSError
 from rodrunner.irods.client import iRODSClient
-from rodrunner.ledger_view import LedgerView
+from rodrunner.ledger.connection import ledger_file
+from rodrunner.ledger.store import Ledger
 
 __all__ = ["Services"]
 
@@ -24,19 +26,35 @@ class Services:
 
     config: AppConfig
     launcher: FlowLauncher
-    ledger: LedgerView
     _irods: iRODSClient | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def open(cls, config: AppConfig) -> Services:
         """Everything the routes need; an unreachable iRODS is reported later, not fatal here."""
-        services = cls(config, FlowLauncher(config), LedgerView(config.daemon.state_dir))
+        services = cls(config, FlowLauncher(config))
         try:
             services.irods()
         except RodrunnerError as exc:
             log.warning("api.irods_unavailable", error=str(exc))
         return services
+
+    @property
+    def ledger_path(self) -> Path:
+        """Where the daemon's ledger is (or would be): ``daemon.state_dir/ledger.sqlite3``."""
+        return ledger_file(self.config.daemon.state_dir)
+
+    def read_ledger(self) -> Ledger:
+        """The daemon's ledger, opened read-only for one request (close it after).
+
+        Raises :class:`~rodrunner.errors.LedgerUnavailableError` when the daemon never ran.
+        """
+        return Ledger.open_read_only(self.config.daemon.state_dir)
+
+    def write_ledger(self) -> Ledger:
+        """The daemon's ledger, opened read-write for the operator's retry (close it after);
+        never created here."""
+        return Ledger.open(self.config.daemon.state_dir, create=False)
 
     def irods(self) -> iRODSClient:
         """The shared iRODS client, opened now if it is not yet (or was dropped)."""

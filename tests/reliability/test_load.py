@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from rodrunner.discovery import find_sequencer_runs
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.simulate import simulate_run
-from rodrunnerd.ledger import Ledger
-from rodrunnerd.states import RunState
 from tests.daemon_process import DaemonProcess
 from tests.reliability.harness import SCALE, Share, audit
 from tests.reliability.report import record

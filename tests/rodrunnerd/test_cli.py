@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunnerd.cli import main
-from rodrunnerd.ledger import Ledger, RunState
 
 RUN_A = "/seq/miseq/240101_M00001_0001_000000000-AAAAA"
 RUN_B = "/seq/novaseq/240102_A00001_0002_BHBBBBBBBB"

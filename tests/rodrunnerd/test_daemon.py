@@ -14,13 +14,13 @@ import pytest
 from structlog.testing import capture_logs
 
 from rodrunner.config import AppConfig, get_config
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
 from rodrunnerd.daemon import Daemon
-from rodrunnerd.ledger import Ledger
 from rodrunnerd.scanner import RootSpec, Scanner, ScanReport
 from rodrunnerd.sdnotify import Notifier
-from rodrunnerd.states import RunState
 
 
 def write_config(tmp: Path, sandbox: SandboxInfo) -> AppConfig:
@@ -161,7 +161,7 @@ def test_a_run_the_ledger_will_not_submit_is_never_handed_over(
     daemon.start()
     try:
         assert daemon.ledger is not None
-        assert daemon.submitter is not None
+        assert daemon.dispatch.submitter is not None
         record = daemon.ledger.get(str(run))
         assert record is not None
         assert record.state is RunState.QUEUED
@@ -175,10 +175,10 @@ def test_a_run_the_ledger_will_not_submit_is_never_handed_over(
 
         daemon.ledger.list = stale_list  # type: ignore[method-assign]
         with capture_logs() as logs:
-            daemon._submit_queued()
+            daemon.dispatch._submit_queued()
         daemon.ledger.list = listed  # type: ignore[method-assign]
         other.close()
-        assert str(run) not in daemon.submitter.active()
+        assert str(run) not in daemon.dispatch.submitter.active()
         assert events(logs, "run.transition_refused"), logs
         assert not events(logs, "run.submitted"), logs
         after = daemon.ledger.get(str(run))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rodrunnerd.errors import LedgerLockedError
+from rodrunner.errors import LedgerLockedError
 from rodrunnerd.lock import LOCK_FILE, StateLock
 
 

@@ -10,9 +10,9 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from rodrunner.config import AppConfig
+from rodrunner.ledger.states import RunState
 from rodrunnerd.errors import MetricsError
 from rodrunnerd.metrics import Metrics, parse_address
-from rodrunnerd.states import RunState
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rodrunner.discovery import RunEntry
-from rodrunnerd.ledger import RunRecord
-from rodrunnerd.readiness import CLOCK_SKEW_SECONDS, Action, completion_key, decide
-from rodrunnerd.states import RunState
+from rodrunner.ledger.records import RunRecord
+from rodrunner.ledger.states import Action, RunState
+from rodrunnerd.readiness import CLOCK_SKEW_SECONDS, completion_key, decide
 
 NOW = 1_700_000_000.0
 RUN = Path("/seq/novaseq/240101_A00001_0001_AHXXXXXXXX")
@@ -132,9 +132,9 @@ def test_in_flight_runs_are_left_alone(state: RunState) -> None:
     assert decision.action is Action.NOTHING
 
 
-@pytest.mark.parametrize("state", [RunState.INGESTED, RunState.FAILED, RunState.INCOMPLETE])
+@pytest.mark.parametrize("state", [RunState.INGESTED, RunState.FAILED, RunState.CONFLICT])
 def test_resting_runs_are_not_resubmitted(state: RunState) -> None:
-    """An ingested, failed or given-up run is not submitted again by the rule alone."""
+    """An ingested, failed or conflicting run is not submitted again by the rule alone."""
     decision = decide(
         entry(), newest_mtime=NOW - 100, now=NOW, settle_seconds=0, record=record(state)
     )

@@ -14,8 +14,10 @@ import pytest
 from structlog.testing import capture_logs
 
 from rodrunner.config import AppConfig, get_config
-from rodrunner.errors import ConfigError
+from rodrunner.errors import ConfigError, LedgerError
 from rodrunner.irods.client import iRODSClient
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.plan import INGESTED_AT_ATTR
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
@@ -23,11 +25,8 @@ from rodrunner.stored_run import resolve, verify_run
 from rodrunnerd import retention
 from rodrunnerd.cli import main
 from rodrunnerd.daemon import Daemon
-from rodrunnerd.errors import LedgerError
-from rodrunnerd.ledger import Ledger
 from rodrunnerd.metrics import Metrics
 from rodrunnerd.sdnotify import Notifier
-from rodrunnerd.states import RunState
 from tests.conftest import sandbox_session
 from tests.rodrunnerd.test_daemon import events, run_until
 
@@ -129,13 +128,13 @@ def test_delete_releases_exactly_the_runs_that_pass_the_gate(
         victim = next(o.path for o in objects if "manifest" not in o.name)
         session.data_objects.unlink(victim, force=True)
 
-    metrics = daemon.metrics._impl  # collected, not served (daemon.metrics unset)
+    metrics = daemon.ctx.metrics._impl  # collected, not served (daemon.metrics unset)
     assert isinstance(metrics, Metrics)
     with capture_logs() as logs:
-        daemon.retention_now.set()
+        daemon.retention.now.set()
         daemon.step()
-        assert daemon._retention_worker is not None
-        daemon._retention_worker.join()
+        assert daemon.retention.thread is not None
+        daemon.retention.thread.join()
     assert not runs["passes"].exists()
     assert not os.path.lexists(retention.tombstone(str(runs["passes"])))
     for name in names[1:]:
@@ -156,7 +155,7 @@ def test_delete_releases_exactly_the_runs_that_pass_the_gate(
     assert again == runs["passes"]
     (again / ".rodrunner-ingest").write_text("")
     with capture_logs() as later:
-        daemon.full_scan()
+        daemon.intake.full_scan()
         for _ in range(5):
             daemon.step()
     assert state(config, again)[0] is RunState.RELEASED
@@ -191,10 +190,10 @@ def test_dry_run_changes_nothing_and_move_puts_the_folder_into_move_to(
     names = sorted(p.name for p in run.iterdir())
 
     with capture_logs() as logs:
-        daemon.retention_now.set()
+        daemon.retention.now.set()
         daemon.step()
-        assert daemon._retention_worker is not None
-        daemon._retention_worker.join()
+        assert daemon.retention.thread is not None
+        daemon.retention.thread.join()
     assert run.is_dir()
     assert list(attic.iterdir()) == []
     assert state(config, run)[0] is RunState.INGESTED
@@ -213,7 +212,7 @@ def test_dry_run_changes_nothing_and_move_puts_the_folder_into_move_to(
     daemon.config = config.model_copy(
         update={"retention": config.retention.model_copy(update={"dry_run": False})}
     )
-    report = daemon.retention_pass()
+    report = daemon.retention.run_pass()
     assert report is not None
     assert report.released == [str(run)]
     assert not run.exists()

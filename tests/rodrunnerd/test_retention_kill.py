@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 
 from rodrunner.config import get_config
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
 from rodrunnerd import retention
-from rodrunnerd.ledger import Ledger
-from rodrunnerd.states import RunState
 from tests.daemon_process import DaemonProcess, wait_for
 from tests.rodrunnerd.test_daemon import run_until
 from tests.rodrunnerd.test_retention import age, daemon_of, deep_verify

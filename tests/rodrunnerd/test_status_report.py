@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
 from rodrunnerd.cli import _status
-from rodrunnerd.ledger import Ledger
-from rodrunnerd.states import RunState
 from tests.rodrunnerd.test_daemon import events, life, run_until, write_config
 
 RUN = "/seq/miseq/240101_M00001_0001_000000000-AAAAA"

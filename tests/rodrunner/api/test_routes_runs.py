@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from rodrunner.config import AppConfig
-from rodrunnerd.ledger import Ledger
-from rodrunnerd.states import RunState
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 
 
 @pytest.fixture
@@ -60,3 +60,44 @@ def test_retry_queues_a_failed_run_and_refuses_a_running_one(
     busy = client.post("/runs/RUN_R/retry")
     assert busy.status_code == 409
     assert "running" in busy.json()["detail"]
+
+
+def test_every_ledger_state_can_be_listed(client: TestClient, ledger: Ledger) -> None:
+    """GET /runs?state= takes every state the ledger knows, conflict and released included."""
+    ledger.observe("/seq/novaseq/RUN_C", "RUN_C", "novaseq")
+    for state in (RunState.QUEUED, RunState.SUBMITTED, RunState.CONFLICT):
+        ledger.transition("/seq/novaseq/RUN_C", state)
+    for state in RunState:
+        response = client.get("/runs", params={"state": state.value})
+        assert response.status_code == 200, (state, response.text)
+    conflict = client.get("/runs", params={"state": "conflict"}).json()["items"]
+    assert [r["run_id"] for r in conflict] == ["RUN_C"]
+
+
+def test_reads_while_the_daemon_holds_the_lock_and_never_creates_a_ledger(
+    client: TestClient, api_config: AppConfig
+) -> None:
+    """Without a ledger the API answers 404 and leaves daemon.state_dir without one; with a
+    daemon holding the state directory's lock the runs are still listed."""
+    from rodrunnerd.lock import StateLock
+
+    state_dir = api_config.daemon.state_dir
+    assert client.get("/runs").status_code == 404
+    assert not (state_dir / "ledger.sqlite3").exists()
+    lock = StateLock.acquire(state_dir)
+    try:
+        with Ledger.open(state_dir) as daemon_ledger:
+            daemon_ledger.observe("/seq/novaseq/RUN_L", "RUN_L", "novaseq")
+            assert [r["run_id"] for r in client.get("/runs").json()["items"]] == ["RUN_L"]
+    finally:
+        lock.release()
+
+
+def test_a_name_that_is_not_utf8_is_answered_escaped(client: TestClient, ledger: Ledger) -> None:
+    """A run folder whose name is not UTF-8 is listed with its bytes escaped, not a 500."""
+    run_dir = "/seq/novaseq/" + bytes([0x52, 0xE9]).decode("utf-8", "surrogateescape")
+    ledger.observe(run_dir, run_dir.rsplit("/", 1)[1], "novaseq")
+    response = client.get("/runs")
+    assert response.status_code == 200, response.text
+    names = [r["run_dir"] for r in response.json()["items"]]
+    assert "/seq/novaseq/R\\xe9" in names

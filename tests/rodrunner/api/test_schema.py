@@ -22,10 +22,10 @@ from schemathesis.checks import not_a_server_error
 from rodrunner.api import create_app
 from rodrunner.api.workflows import WORKFLOWS
 from rodrunner.config import get_config
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
-from rodrunnerd.ledger import Ledger
-from rodrunnerd.states import RunState
 from tests.rodrunner.api.conftest import TOKEN, write_api_config
 
 pytestmark = [

@@ -19,13 +19,13 @@ from rodrunner.cli import main
 from rodrunner.cli.ingest import _plan
 from rodrunner.config import AppConfig, get_config
 from rodrunner.irods.client import iRODSClient
+from rodrunner.ledger.states import RunState
+from rodrunner.ledger.store import Ledger
 from rodrunner.manifest import build_manifest
 from rodrunner.plan import INGESTED_AT_ATTR, VERIFIED_AT_ATTR
 from rodrunner.sandbox import SandboxInfo, run_sandbox
 from rodrunner.simulate import simulate_run
 from rodrunner.tasks.irods import mark_ingesting, tag_run, upload_run, verify_run, write_manifest
-from rodrunnerd.ledger import Ledger
-from rodrunnerd.states import RunState
 from tests.conftest import sandbox_session, vault_file
 
 SECOND = "secondResc"

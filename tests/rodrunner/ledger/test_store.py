@@ -10,15 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from rodrunnerd.errors import (
+from rodrunner.errors import (
     AmbiguousRunError,
     IllegalTransitionError,
     LedgerError,
     LedgerSchemaError,
     UnknownRunError,
 )
-from rodrunnerd.ledger import LEDGER_FILE, SCHEMA_VERSION, Ledger, RunState
-from rodrunnerd.states import ALLOWED_TRANSITIONS
+from rodrunner.ledger.schema import LEDGER_FILE, MIGRATIONS, SCHEMA_VERSION
+from rodrunner.ledger.states import ALLOWED_TRANSITIONS, RunState
+from rodrunner.ledger.store import Ledger
 
 S = RunState
 RUN = "/seq/miseq/240101_M00001_0001_000000000-ABCDE"
@@ -173,8 +174,6 @@ def test_persists_across_reopen_in_wal_mode(tmp_path: Path) -> None:
 
 def test_migrates_a_version_one_file(tmp_path: Path) -> None:
     """A ledger at schema 1 is migrated forward and keeps its rows."""
-    from rodrunnerd.ledger import MIGRATIONS
-
     db = sqlite3.connect(tmp_path / LEDGER_FILE)
     db.executescript(MIGRATIONS[0])
     db.execute(
@@ -280,8 +279,6 @@ def test_migration_forces_runs_whose_trigger_is_newer_than_their_last_ingest(
     tmp_path: Path,
 ) -> None:
     """Upgrading a schema-2 ledger forces the waiting runs a trigger file queued, only them."""
-    from rodrunnerd.ledger import MIGRATIONS
-
     db = sqlite3.connect(tmp_path / LEDGER_FILE)
     db.executescript(MIGRATIONS[0] + MIGRATIONS[1])
     rows = [
