@@ -9,6 +9,7 @@ import structlog
 
 from rodrunner.api.launcher import FlowLauncher
 from rodrunner.config import AppConfig
+from rodrunner.connect import open_irods
 from rodrunner.errors import IRODSError, RodrunnerError, TransientIRODSError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.ledger_view import LedgerView
@@ -42,7 +43,7 @@ class Services:
         """The shared iRODS client, opened now if it is not yet (or was dropped)."""
         with self._lock:
             if self._irods is None:
-                self._irods = iRODSClient(self.config.irods)
+                self._irods = open_irods(self.config.irods)
             return self._irods
 
     def drop_irods(self, exc: IRODSError) -> None:

@@ -35,6 +35,7 @@ from prefect.context import FlowRunContext
 from prefect.states import Failed
 
 from rodrunner.config import AppConfig, ConfigArgument, load_config
+from rodrunner.connect import open_irods
 from rodrunner.errors import ConfigError, IngestConflictError, IngestError, RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.walk import walk_tree
@@ -319,7 +320,7 @@ def ingest_run(
                 sequencer_type=stype,
                 flow_run_id=summary["flow_run_id"],
             ),
-            iRODSClient(cfg.irods) as client,
+            open_irods(cfg.irods) as client,
         ):
             summary.update(
                 _ingest(

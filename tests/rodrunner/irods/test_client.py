@@ -28,17 +28,12 @@ from rodrunner.errors import (
     TransientIRODSError,
 )
 from rodrunner.irods import retry
-from rodrunner.irods.client import (
-    AVU,
-    CHUNK,
-    RemoteObject,
-    UploadReport,
-    _BytesSource,
-    _LocalFileError,
-    _Prefetcher,
-    check_irods_path,
-    iRODSClient,
-)
+from rodrunner.irods.avus import AVU
+from rodrunner.irods.checksums import RemoteObject
+from rodrunner.irods.client import iRODSClient
+from rodrunner.irods.localio import CHUNK, BytesSource, LocalFileError, Prefetcher
+from rodrunner.irods.paths import check_irods_path
+from rodrunner.irods.upload import UploadReport
 from tests.conftest import sandbox_irods_config as _config
 
 
@@ -342,15 +337,6 @@ def test_env_file_missing_is_a_config_error(tmp_path: Path) -> None:
         iRODSClient(IRODSConfig(env_file=tmp_path / "nope.json"))
 
 
-def test_embedded_sandbox_from_config(tmp_path: Path) -> None:
-    """irods.sandbox starts a sandbox in-process for the client's lifetime."""
-    config = IRODSConfig(sandbox=tmp_path / "sb", password=SecretStr("sandpass"))
-    with iRODSClient(config) as c:
-        path = f"{c.home}/hello.txt"
-        c.put_bytes(path, b"hello")
-        assert c.read_bytes(path) == b"hello"
-
-
 @pytest.mark.slow
 def test_large_file_over_32_mib(client: iRODSClient, coll: str, tmp_path: Path) -> None:
     """A 40 MiB file is uploaded and verified."""
@@ -481,7 +467,7 @@ def test_prefetcher_yields_chunks_in_order_with_their_digest() -> None:
     """The read-ahead hands out every chunk in file order and hashes exactly those bytes."""
     data = os.urandom(3 * CHUNK + 7)
     digest = hashlib.sha256()
-    chunks = _Prefetcher(_BytesSource(data), digest)
+    chunks = Prefetcher(BytesSource(data), digest)
     got = bytearray()
     try:
         while (chunk := chunks.next_chunk()) is not None:
@@ -496,21 +482,21 @@ def test_prefetcher_yields_chunks_in_order_with_their_digest() -> None:
 def test_prefetcher_raises_a_read_error_of_a_later_chunk() -> None:
     """A read failing on the second chunk surfaces from next_chunk after the first chunk."""
 
-    class Failing(_BytesSource):
+    class Failing(BytesSource):
         calls = 0
 
         def readinto(self, buf: bytearray) -> int:
             self.calls += 1
             if self.calls == 2:
-                raise _LocalFileError("'x' cannot be read: Input/output error; check the file")
+                raise LocalFileError("'x' cannot be read: Input/output error; check the file")
             return super().readinto(buf)
 
-    chunks = _Prefetcher(Failing(os.urandom(2 * CHUNK)), hashlib.sha256())
+    chunks = Prefetcher(Failing(os.urandom(2 * CHUNK)), hashlib.sha256())
     try:
         first = chunks.next_chunk()
         assert first is not None
         assert len(first) == CHUNK
-        with pytest.raises(_LocalFileError, match="cannot be read"):
+        with pytest.raises(LocalFileError, match="cannot be read"):
             chunks.next_chunk()
     finally:
         chunks.close()
