@@ -61,8 +61,9 @@ log = structlog.get_logger()
 class iRODSClient:
     """A connection to one iRODS zone; a context manager. Thread-safe for concurrent calls.
 
-    ``on_close`` (optional) runs once after the last connection is closed: the caller that
-    started something for this client (a sandbox) stops it there.
+    ``on_close`` (optional) runs once after the last connection is closed, or when the
+    constructor fails: the caller that started something for this client (a sandbox) stops
+    it there.
     """
 
     def __init__(self, config: IRODSConfig, *, on_close: Callable[[], None] | None = None) -> None:
@@ -70,11 +71,11 @@ class iRODSClient:
         self._stack = ExitStack()
         if on_close is not None:
             self._stack.callback(on_close)
-        self._resource = target_resource(config)  # where puts go (destRescName)
         self._probe_lock = threading.Lock()
         self._hash_scheme: HashScheme | None = None
         self._server_version: tuple[int, ...] | None = None
         try:
+            self._resource = target_resource(config)  # where puts go (destRescName)
             self._sessions = SessionPool(session_settings(config), self._resource)
         except BaseException:
             self._stack.close()
@@ -133,17 +134,14 @@ class iRODSClient:
         Raises ConfigError when it cannot be told (no usable hint, and the probe fails or
         the server stores neither SHA-256 nor MD5).
         """
+
+        def stored(path: str) -> str:
+            return self._checksum_value(path, recompute=False)
+
         with self._probe_lock:
             if self._hash_scheme is None:
                 self._hash_scheme = zone.hash_scheme(
-                    self._config.hash_scheme,
-                    self._sessions,
-                    lambda: zone.probe_hash_scheme(
-                        self._sessions,
-                        self.home,
-                        self._resource,
-                        lambda path: self._checksum_value(path, recompute=False),
-                    ),
+                    self._config.hash_scheme, self._sessions, self.home, self._resource, stored
                 )
             return self._hash_scheme
 

@@ -57,15 +57,21 @@ def server_version(session: iRODSSession) -> tuple[int, ...]:
     return version
 
 
-def hash_scheme(configured: str, pool: SessionPool, probe: Callable[[], HashScheme]) -> HashScheme:
-    """``configured`` unless ``auto``, else the hinted scheme, else ``probe()``; logged once
-    (``irods.hash_scheme`` with its source)."""
+def hash_scheme(
+    configured: str,
+    pool: SessionPool,
+    home: str,
+    resource: str | None,
+    stored: Callable[[str], str],
+) -> HashScheme:
+    """``configured`` unless ``auto``, else the hinted scheme, else the probe's (see
+    :func:`probe_hash_scheme`); logged (``irods.hash_scheme`` with its source)."""
     source = "irods.hash_scheme"
     scheme = scheme_from_hint(configured)
     if scheme is None:
         scheme, source = hinted_hash_scheme(pool.main), "client_hints"
     if scheme is None:
-        scheme, source = probe(), "probe"
+        scheme, source = probe_hash_scheme(pool, home, resource, stored), "probe"
     log.info("irods.hash_scheme", scheme=scheme, source=source)
     return scheme
 
