@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from rodrunner.errors import PermanentIRODSError
+from rodrunner.errors import ChecksumMismatchError, PermanentIRODSError
 
 __all__ = [
     "GOOD_REPLICA",
@@ -28,6 +28,7 @@ __all__ = [
     "md5_hex_from_irods",
     "merge_replicas",
     "remote_checksum",
+    "require_match",
     "scheme_from_hint",
     "scheme_of_checksum",
     "sha256_hex_from_irods",
@@ -176,6 +177,17 @@ def known_or_refuse(value: str, path: str) -> RemoteObject:
             name="UNSUPPORTED_HASH_SCHEME",
         )
     return remote_checksum(value)
+
+
+def require_match(expected: LocalDigest, stored: RemoteObject, path: str) -> None:
+    """ChecksumMismatchError naming ``path`` and both checksums unless ``stored`` matches."""
+    if not expected.matches(stored):
+        raise ChecksumMismatchError(
+            f"iRODS stored '{path}' with checksum {stored.checksum or stored.md5}, expected "
+            f"{expected.describe()}; write it again",
+            path=path,
+            name="USER_CHKSUM_MISMATCH",
+        )
 
 
 def merge_replicas(

@@ -22,10 +22,9 @@ from contextlib import ExitStack
 from typing import Literal, Self
 
 import structlog
-from irods import keywords as kw
 
 from rodrunner.config import IRODSConfig
-from rodrunner.errors import ChecksumMismatchError, NameClashError
+from rodrunner.errors import NameClashError
 from rodrunner.irods import metadata, queries, transfer, zone
 from rodrunner.irods.avu_input import metadata_avus
 from rodrunner.irods.avus import AVU, Change, changes_to_remove, changes_to_set, sorted_avus
@@ -35,6 +34,7 @@ from rodrunner.irods.checksums import (
     digest_bytes,
     known_or_refuse,
     merge_replicas,
+    require_match,
     sha256_or_refuse,
 )
 from rodrunner.irods.credentials import session_settings
@@ -44,6 +44,7 @@ from rodrunner.irods.replicas import (
     Replica,
     ReplicaVerification,
     query_replicas,
+    stored_checksum,
     verify_each,
     verify_replicas,
 )
@@ -224,13 +225,11 @@ class iRODSClient:
         return known_or_refuse(self._checksum_value(path, recompute=recompute), path)
 
     def _checksum_value(self, path: str, *, recompute: bool) -> str:
-        options = {kw.FORCE_CHKSUM_KW: ""} if recompute else {}
-
-        def attempt() -> str:
-            with translate_errors(path):
-                return str(self._sessions.main.data_objects.chksum(path, **options))
-
-        return call_with_retries(attempt, operation="checksum", path=path)
+        return call_with_retries(
+            lambda: stored_checksum(self._sessions.main, path, recompute=recompute),
+            operation="checksum",
+            path=path,
+        )
 
     def list_replicas(self, collection: str) -> dict[str, list[Replica]]:
         """Every replica of every data object at or below ``collection``, by relative path."""
@@ -276,14 +275,7 @@ class iRODSClient:
         expected = digest_bytes(data, md5=self.hash_scheme == "md5")
         with self._sessions.worker() as session:
             transfer.put_data(session, path, data, self._resource)
-        actual = self.checksum_of(path)
-        if not expected.matches(actual):
-            raise ChecksumMismatchError(
-                f"iRODS stored '{path}' with checksum {actual.checksum or actual.md5}, expected "
-                f"{expected.describe()}; write it again",
-                path=path,
-                name="USER_CHKSUM_MISMATCH",
-            )
+        require_match(expected, self.checksum_of(path), path)
         return expected.sha256
 
     def read_bytes(self, path: str, max_bytes: int = 16 * 1024 * 1024) -> bytes:

@@ -13,7 +13,7 @@ What a real iRODS 5.0 answers (recorded against 5.0.2) and what this module make
   module is the one place that calls it for verification, and always passes one.
 - A plain checksum call returns the stored value without reading anything, and
   ``forceChksum`` silently stores whatever the storage holds now: neither is a verification,
-  and nothing here sends ``forceChksum``.
+  and only :func:`stored_checksum` (asked to) sends ``forceChksum``.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ __all__ = [
     "ReplicaVerification",
     "parse_findings",
     "query_replicas",
+    "stored_checksum",
     "verify_each",
     "verify_replicas",
 ]
@@ -120,6 +121,17 @@ def parse_findings(results: Iterable[Any]) -> tuple[ChecksumFinding, ...]:
             )
         )
     return tuple(out)
+
+
+def stored_checksum(session: iRODSSession, path: str, *, recompute: bool) -> str:
+    """The checksum the catalog holds for ``path`` as iRODS writes it (computed if missing).
+
+    ``recompute`` (``forceChksum``) makes the server re-read the bytes and store what it finds:
+    not a verification (see :func:`verify_replicas`).
+    """
+    options = {kw.FORCE_CHKSUM_KW: ""} if recompute else {}
+    with translate_errors(path):
+        return str(session.data_objects.chksum(path, **options))
 
 
 def verify_replicas(session: iRODSSession, path: str) -> ReplicaVerification:

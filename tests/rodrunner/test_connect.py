@@ -90,3 +90,16 @@ def test_sandbox_login_keeps_the_settings_and_aims_at_the_sandbox(tmp_path: Path
         "seq::",
     )
     assert "pw-x" not in repr(login)
+
+
+def test_a_second_configuration_of_one_sandbox_must_agree(tmp_path: Path) -> None:
+    """Another checksum scheme for a sandbox directory already running is a ConfigError naming
+    irods.sandbox_hash_scheme; the running sandbox keeps serving its client and stops with it."""
+    config = IRODSConfig(sandbox=tmp_path / "sb")
+    with open_irods(config) as first:
+        host, port = first._sessions.main.host, first._sessions.main.port
+        with pytest.raises(ConfigError) as caught:
+            open_irods(config.model_copy(update={"sandbox_hash_scheme": "md5"}))
+        assert caught.value.key == "irods.sandbox_hash_scheme"
+        assert first.collection_exists(first.home)
+    assert not _listening(host, port)
