@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from irods import exception as irods_exc
@@ -43,6 +43,7 @@ __all__ = [
     "O_RDONLY",
     "O_TRUNC",
     "O_WRONLY",
+    "OneConnectionQuery",
     "close_raw",
     "close_socket",
     "close_sockets_of_destroyed_connections",
@@ -255,3 +256,50 @@ def forget_configuration(session: iRODSSession) -> None:
 def error_stack() -> RErrorStack:
     """An empty error stack for a call that reports the server's RError through ``r_error``."""
     return RErrorStack()
+
+
+class OneConnectionQuery(Query):  # type: ignore[misc]
+    """A GenQuery whose pages, and the close of a statement it abandons, all go over one
+    connection held for the whole query.
+
+    A statement (``continueInx``) belongs to the server agent of the connection that opened
+    it: python-irodsclient's own ``get_batches``/``all`` take a connection from the pool for
+    each page, and a session whose pool grew (threads sharing it) sends a continuation to an
+    agent that does not hold it; a real server's agent dies there (iRODS 4.3.5 and 5.0.2,
+    segmentation fault in the catalog plugin) and a close sent there leaves the statement open.
+    """
+
+    def _clone(self) -> OneConnectionQuery:
+        new_q = super()._clone()
+        new_q.__class__ = OneConnectionQuery
+        return new_q  # type: ignore[no-any-return]
+
+    def get_batches(self) -> Iterator[ResultSet]:
+        with self.sess.pool.get_connection() as conn:
+            result = query_page(conn, self)
+            try:
+                yield result
+                while result.continue_index > 0:
+                    result = query_page(conn, self.continue_index(result.continue_index))
+                    yield result
+            except GeneratorExit:
+                close_statement(conn, self, result.continue_index)
+                raise
+
+    def all(self) -> ResultSet:
+        with self.sess.pool.get_connection() as conn:
+            result = query_page(conn, self)
+            close_statement(conn, self, result.continue_index)
+            return result
+
+    def one(self) -> Any:
+        results = self.all()
+        if not len(results):
+            raise irods_exc.NoResultFound()
+        if len(results) > 1:
+            raise irods_exc.MultipleResultsFound()
+        return results[0]
+
+    def first(self) -> Any:
+        results = self.limit(1).all()
+        return results[0] if len(results) else None

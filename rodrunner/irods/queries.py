@@ -1,4 +1,7 @@
-"""Catalog queries (GenQuery) over a python-irodsclient session, each page on one connection.
+"""Catalog queries (GenQuery) over a python-irodsclient session.
+
+Sessions of :class:`rodrunner.irods.session.SessionPool` keep every page of a query on one
+connection (:class:`rodrunner.irods._wire.OneConnectionQuery`).
 
 Every condition built from outside input goes through :func:`equals` or
 :class:`SubtreeCriterion`, so a value that cannot reach the server as exactly one literal is
@@ -9,23 +12,17 @@ refused (QueryValueError) before any query. Results come back as plain values; w
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-from irods import exception as irods_exc
 from irods.column import Criterion
 from irods.models import Collection, DataObject, User
-from irods.query import Query
-from irods.results import ResultSet
 from irods.session import iRODSSession
 
-from rodrunner.irods import _wire
 from rodrunner.irods.errors import translate_errors
 from rodrunner.irods.genquery_literal import literal, subtree_condition
 from rodrunner.irods.paths import in_subtree
 
 __all__ = [
-    "OneConnectionQuery",
     "SubtreeCriterion",
     "collection_exists",
     "equals",
@@ -53,53 +50,6 @@ def equals(column: Any, value: str, what: str) -> Any:
     (QueryValueError otherwise): every condition built from outside input goes through here."""
     literal(value, what=what)
     return column == value
-
-
-class OneConnectionQuery(Query):  # type: ignore[misc]
-    """A GenQuery whose pages, and the close of a statement it abandons, all go over one
-    connection held for the whole query.
-
-    A statement (``continueInx``) belongs to the server agent of the connection that opened
-    it: python-irodsclient's own ``get_batches``/``all`` take a connection from the pool for
-    each page, and a session whose pool grew (threads sharing it) sends a continuation to an
-    agent that does not hold it; a real server's agent dies there (iRODS 4.3.5 and 5.0.2,
-    segmentation fault in the catalog plugin) and a close sent there leaves the statement open.
-    """
-
-    def _clone(self) -> OneConnectionQuery:
-        new_q = super()._clone()
-        new_q.__class__ = OneConnectionQuery
-        return new_q  # type: ignore[no-any-return]
-
-    def get_batches(self) -> Iterator[ResultSet]:
-        with self.sess.pool.get_connection() as conn:
-            result = _wire.query_page(conn, self)
-            try:
-                yield result
-                while result.continue_index > 0:
-                    result = _wire.query_page(conn, self.continue_index(result.continue_index))
-                    yield result
-            except GeneratorExit:
-                _wire.close_statement(conn, self, result.continue_index)
-                raise
-
-    def all(self) -> ResultSet:
-        with self.sess.pool.get_connection() as conn:
-            result = _wire.query_page(conn, self)
-            _wire.close_statement(conn, self, result.continue_index)
-            return result
-
-    def one(self) -> Any:
-        results = self.all()
-        if not len(results):
-            raise irods_exc.NoResultFound()
-        if len(results) > 1:
-            raise irods_exc.MultipleResultsFound()
-        return results[0]
-
-    def first(self) -> Any:
-        results = self.limit(1).all()
-        return results[0] if len(results) else None
 
 
 def find_user(session: iRODSSession, user: str) -> None:

@@ -2,7 +2,7 @@
 
 One main session answers catalog queries and single calls; each transfer thread takes a
 session of its own (its own connection) from an idle pool and gives it back. Every session
-keeps each GenQuery on one connection (:class:`rodrunner.irods.queries.OneConnectionQuery`)
+keeps each GenQuery on one connection (:class:`rodrunner.irods._wire.OneConnectionQuery`)
 and closes the socket of a connection it destroys.
 """
 
@@ -18,8 +18,8 @@ import structlog
 from irods.session import iRODSSession
 
 from rodrunner.irods import _wire
+from rodrunner.irods._wire import OneConnectionQuery
 from rodrunner.irods.errors import translate_errors
-from rodrunner.irods.queries import OneConnectionQuery
 
 __all__ = ["SessionPool"]
 

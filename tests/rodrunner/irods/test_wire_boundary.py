@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -75,3 +78,43 @@ def test_no_private_state_is_touched_outside_the_wire_module(path: Path) -> None
 def test_the_private_state_check_sees_a_touch() -> None:
     """The check flags _wire's own touches of python-irodsclient internals."""
     assert any("._message" in touch for touch in _private_touches(WIRE))
+
+
+def _foreign_private_overrides(module: ModuleType) -> list[str]:
+    """Methods of the module's classes that override an underscore method of a foreign base."""
+    out = []
+    for cls in vars(module).values():
+        if not inspect.isclass(cls) or cls.__module__ != module.__name__:
+            continue
+        for name, value in vars(cls).items():
+            dunder = name.startswith("__") and name.endswith("__")
+            if dunder or not name.startswith("_"):
+                continue
+            if not (inspect.isfunction(value) or isinstance(value, property)):
+                continue
+            out += [
+                f"{cls.__name__}.{name} overrides {base.__module__}.{base.__name__}"
+                for base in cls.__mro__[1:]
+                if not base.__module__.startswith("rodrunner") and name in vars(base)
+            ]
+    return out
+
+
+def _module(path: Path) -> ModuleType:
+    return importlib.import_module(f"rodrunner.irods.{path.stem}")
+
+
+@pytest.mark.parametrize(
+    "path", [p for p in IRODS_PACKAGE if p.stem not in ("_wire", "__init__")], ids=lambda p: p.name
+)
+def test_no_private_method_of_python_irodsclient_is_overridden_outside_the_wire_module(
+    path: Path,
+) -> None:
+    """Outside _wire, no class of rodrunner.irods overrides an underscore method of a
+    python-irodsclient class."""
+    assert _foreign_private_overrides(_module(path)) == []
+
+
+def test_the_override_check_sees_the_one_connection_query() -> None:
+    """The check flags _wire's one-connection query, which overrides Query._clone."""
+    assert any("._clone" in o for o in _foreign_private_overrides(_module(WIRE)))
