@@ -25,7 +25,8 @@ import structlog
 
 from rodrunner.config import IRODSConfig
 from rodrunner.errors import NameClashError
-from rodrunner.irods import metadata, queries, transfer, zone
+from rodrunner.irods import metadata as avu_catalog
+from rodrunner.irods import queries, transfer, zone
 from rodrunner.irods.avu_input import metadata_avus
 from rodrunner.irods.avus import AVU, Change, changes_to_remove, changes_to_set, sorted_avus
 from rodrunner.irods.checksums import (
@@ -291,7 +292,7 @@ class iRODSClient:
         path = check_irods_path(path)
         is_collection = self.collection_exists(path)
         rows = call_with_retries(
-            lambda: metadata.read_avus(self._sessions.main, path, is_collection),
+            lambda: avu_catalog.read_avus(self._sessions.main, path, is_collection),
             operation="get_metadata",
             path=path,
         )
@@ -325,7 +326,7 @@ class iRODSClient:
     def _apply_atomic(self, path: str, changes: Sequence[Change]) -> None:
         if changes:
             is_collection = self.collection_exists(path)
-            metadata.apply_changes(self._sessions.main, path, is_collection, changes)
+            avu_catalog.apply_changes(self._sessions.main, path, is_collection, changes)
 
     def search(
         self,
@@ -340,7 +341,7 @@ class iRODSClient:
         if kind not in ("any", "collection", "data_object"):
             raise ValueError(f"kind must be any, collection or data_object, not {kind!r}")
         found = call_with_retries(
-            lambda: metadata.paths_with_avu(self._sessions.main, attribute, value, kind),
+            lambda: avu_catalog.paths_with_avu(self._sessions.main, attribute, value, kind),
             operation="search",
         )
         paths = sorted(found)[offset:]
