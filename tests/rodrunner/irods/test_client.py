@@ -430,3 +430,17 @@ def test_multi_chunk_file_is_stored_whole(client: iRODSClient, coll: str, tmp_pa
     assert report.checksums["big.bin"] == _sha(data)
     assert client.checksum(f"{coll}/big.bin", recompute=True) == _sha(data)
     assert client.read_bytes(f"{coll}/big.bin", max_bytes=len(data)) == data
+
+
+def test_on_close_runs_once_after_close_or_a_failed_start(irods_sandbox: Any) -> None:
+    """on_close runs once when the client closes (a second close does nothing), and once when
+    the constructor fails, so whatever the caller started for the client is stopped."""
+    calls: list[str] = []
+    with pytest.raises(ConfigError):
+        iRODSClient(IRODSConfig(), on_close=lambda: calls.append("failed"))
+    assert calls == ["failed"]
+    client = iRODSClient(_config(irods_sandbox), on_close=lambda: calls.append("closed"))
+    client.ping()
+    client.close()
+    client.close()
+    assert calls == ["failed", "closed"]
