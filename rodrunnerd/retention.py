@@ -118,15 +118,15 @@ def _describe(config: AppConfig, run_dir: str) -> str:
 
 def judge(config: AppConfig, record: RunRecord) -> Judgement:
     """The gate for ``record``, read now (iRODS, ledger, a fresh listing of the folder)."""
+    from rodrunner.connect import open_irods
     from rodrunner.deletable import evaluate
-    from rodrunner.irods.client import iRODSClient
     from rodrunner.stored_run import gate_input, resolve
 
     if not os.path.isdir(record.run_dir):
         return Judgement(record, (), 0, "the run folder is not there (moved or deleted by hand?)")
     try:
         target = resolve(record.run_dir, config, record.sequencer_type)
-        with iRODSClient(config.irods) as client:
+        with open_irods(config.irods) as client:
             inp = gate_input(client, target, config)
     except (RodrunnerError, OSError) as exc:
         return Judgement(record, (), 0, f"the gate could not be evaluated: {exc}")

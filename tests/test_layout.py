@@ -11,7 +11,6 @@ PACKAGES = ("rodrunner", "rodrunnerd")
 MAX_LINES = 400
 
 ALLOWED: dict[str, str] = {
-    "rodrunner/irods/client.py": "being split into session, catalog, upload and wire modules",
     "rodrunner/workflows/ingest.py": "being split around the typed IngestRequest/IngestSummary",
     "rodrunnerd/submitter.py": "being replaced by the one Prefect door in rodrunner",
 }

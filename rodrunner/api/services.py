@@ -10,6 +10,7 @@ import structlog
 
 from rodrunner.api.launcher import FlowLauncher
 from rodrunner.config import AppConfig
+from rodrunner.connect import open_irods
 from rodrunner.errors import IRODSError, RodrunnerError, TransientIRODSError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.ledger.connection import ledger_file
@@ -60,7 +61,7 @@ class Services:
         """The shared iRODS client, opened now if it is not yet (or was dropped)."""
         with self._lock:
             if self._irods is None:
-                self._irods = iRODSClient(self.config.irods)
+                self._irods = open_irods(self.config.irods)
             return self._irods
 
     def drop_irods(self, exc: IRODSError) -> None:

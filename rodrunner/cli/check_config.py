@@ -51,14 +51,14 @@ def _check_irods(config: AppConfig) -> tuple[bool, str]:
     """Log in to iRODS (or start the configured sandbox), run one cheap query, read the
     server's version and the zone's checksum scheme (``irods.hash_scheme``; auto probes)."""
     try:
-        from rodrunner.irods.client import iRODSClient
+        from rodrunner.connect import open_irods
     except ModuleNotFoundError:
         return False, "rodrunner.irods.client is not available in this installation"
     target = f"{config.irods.host}:{config.irods.port}"
     if config.irods.sandbox is not None:
         target = f"the sandbox in {config.irods.sandbox}"
     try:
-        with iRODSClient(config.irods) as client:
+        with open_irods(config.irods) as client:
             seconds = client.ping()
             who = client.whoami
             version = ".".join(map(str, client.server_version))

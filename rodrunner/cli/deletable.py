@@ -40,13 +40,13 @@ def deletable(
     if not run_dir.is_dir():
         err.print(f"error: run folder '{run_dir}' is not a directory", markup=False)
         raise typer.Exit(2)
+    from rodrunner.connect import open_irods
     from rodrunner.deletable import evaluate
-    from rodrunner.irods.client import iRODSClient
     from rodrunner.stored_run import gate_input, resolve
 
     try:
         target = resolve(str(run_dir), config, sequencer_type)
-        with iRODSClient(config.irods) as client:
+        with open_irods(config.irods) as client:
             conditions = evaluate(gate_input(client, target, config))
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)

@@ -108,12 +108,12 @@ def verify(
     logging.getLogger("irods").setLevel(logging.ERROR)  # its per-object checksum warnings
     _check_type(sequencer_type, err)
     config = _load(config_file, err)
-    from rodrunner.irods.client import iRODSClient
+    from rodrunner.connect import open_irods
 
     bar = _Bar(err)
     try:
         target = resolve(run, config, sequencer_type)
-        with iRODSClient(config.irods) as client, bar.live():
+        with open_irods(config.irods) as client, bar.live():
             report = verify_run(client, target, deep=deep, progress=bar)
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)

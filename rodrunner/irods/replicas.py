@@ -13,24 +13,25 @@ What a real iRODS 5.0 answers (recorded against 5.0.2) and what this module make
   module is the one place that calls it for verification, and always passes one.
 - A plain checksum call returns the stored value without reading anything, and
   ``forceChksum`` silently stores whatever the storage holds now: neither is a verification,
-  and nothing here sends ``forceChksum``.
+  and only :func:`stored_checksum` (asked to) sends ``forceChksum``.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from irods import keywords as kw
 from irods.column import Like
 from irods.manager.data_object_manager import Server_Checksum_Warning
-from irods.message import RErrorStack
 from irods.models import Collection, DataObject
 from irods.session import iRODSSession
 
-from rodrunner.errors import IRODSError
+from rodrunner.errors import IRODSError, PermanentIRODSError
+from rodrunner.irods import _wire
 from rodrunner.irods.errors import translate_errors
 from rodrunner.irods.genquery_literal import subtree_condition
 
@@ -41,6 +42,8 @@ __all__ = [
     "ReplicaVerification",
     "parse_findings",
     "query_replicas",
+    "stored_checksum",
+    "verify_each",
     "verify_replicas",
 ]
 
@@ -120,13 +123,24 @@ def parse_findings(results: Iterable[Any]) -> tuple[ChecksumFinding, ...]:
     return tuple(out)
 
 
+def stored_checksum(session: iRODSSession, path: str, *, recompute: bool) -> str:
+    """The checksum the catalog holds for ``path`` as iRODS writes it (computed if missing).
+
+    ``recompute`` (``forceChksum``) makes the server re-read the bytes and store what it finds:
+    not a verification (see :func:`verify_replicas`).
+    """
+    options = {kw.FORCE_CHKSUM_KW: ""} if recompute else {}
+    with translate_errors(path):
+        return str(session.data_objects.chksum(path, **options))
+
+
 def verify_replicas(session: iRODSSession, path: str) -> ReplicaVerification:
     """Ask the server to recompute every good replica's checksum of ``path`` and compare.
 
     Never stores anything. An object without a good replica is one finding; other refusals
     raise the translated :class:`~rodrunner.errors.IRODSError`.
     """
-    errors = RErrorStack()
+    errors = _wire.error_stack()
     options = {kw.VERIFY_CHKSUM_KW: "", kw.CHKSUM_ALL_KW: ""}
     try:
         with translate_errors(path):
@@ -146,6 +160,33 @@ def verify_replicas(session: iRODSSession, path: str) -> ReplicaVerification:
         finding = ChecksumFinding(SYS_NO_GOOD_REPLICA, "error", "no good replica", None)
         return ReplicaVerification(path, (finding,))
     return ReplicaVerification(path)
+
+
+def verify_each(
+    verify: Callable[[str], ReplicaVerification],
+    paths: Sequence[str],
+    workers: int,
+    progress: Callable[[str], None] | None,
+) -> dict[str, ReplicaVerification]:
+    """``verify(path)`` for every path on ``workers`` threads, ``progress(path)`` after each.
+
+    A PermanentIRODSError (no permission, gone meanwhile) is a finding of its own; anything
+    else ends the call.
+    """
+    out: dict[str, ReplicaVerification] = {}
+
+    def one(path: str) -> ReplicaVerification:
+        try:
+            return verify(path)
+        except PermanentIRODSError as exc:
+            return ReplicaVerification(path, (ChecksumFinding(0, "error", str(exc), None),))
+
+    with ThreadPoolExecutor(workers, thread_name_prefix="irods-verify") as pool:
+        for path, result in zip(paths, pool.map(one, paths), strict=True):
+            out[path] = result
+            if progress is not None:
+                progress(path)
+    return out
 
 
 def query_replicas(session: iRODSSession, collection: str) -> dict[str, list[Replica]]:

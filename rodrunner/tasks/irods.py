@@ -1,9 +1,9 @@
 """Prefect tasks that move a run into iRODS: upload, verify, manifest, tag.
 
-Each task takes an open :class:`rodrunner.irods.client.iRODSClient`, so a user flow can
-compose them with its own steps::
+Each task takes an open :class:`rodrunner.irods.client.iRODSClient` (from
+:func:`rodrunner.connect.open_irods`), so a user flow can compose them with its own steps::
 
-    with iRODSClient(config.irods) as client:
+    with open_irods(config.irods) as client:
         mark_ingesting(client, plan.collection)
         report = upload_run(client, run_dir, plan.collection, exclude=plan.exclude)
         verify_run(client, plan.collection, sizes, report.checksums)
@@ -29,8 +29,10 @@ from prefect import task
 from prefect.cache_policies import NO_CACHE
 
 from rodrunner.errors import IngestVerificationError, ManifestError, PermanentIRODSError
-from rodrunner.irods.client import Progress, RemoteObject, UploadReport, iRODSClient
+from rodrunner.irods.checksums import RemoteObject
+from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.replication import wait_for_replicas
+from rodrunner.irods.upload import Progress, UploadReport
 from rodrunner.manifest import (
     Manifest,
     ManifestEntry,

@@ -42,6 +42,7 @@ from rodrunner.audit import (
 from rodrunner.audit_metrics import publish_audit_metrics
 from rodrunner.config import AppConfig
 from rodrunner.config.loading import ConfigArgument, load_config
+from rodrunner.connect import open_irods
 from rodrunner.errors import RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.notify import notify_audit
@@ -145,7 +146,7 @@ def audit_ingested_runs(config: ConfigArgument = None) -> Any:
     log = structlog.get_logger()
     try:
         cfg = load_config(config)
-        with iRODSClient(cfg.irods) as client:
+        with open_irods(cfg.irods) as client:
             summary = run_audit(client, cfg)
     except RodrunnerError as exc:
         log.error("audit.failed", error=str(exc))

@@ -36,6 +36,7 @@ from prefect.states import Failed
 
 from rodrunner.config import AppConfig
 from rodrunner.config.loading import ConfigArgument, load_config
+from rodrunner.connect import open_irods
 from rodrunner.errors import ConfigError, IngestConflictError, IngestError, RodrunnerError
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.walk import walk_tree
@@ -320,7 +321,7 @@ def ingest_run(
                 sequencer_type=stype,
                 flow_run_id=summary["flow_run_id"],
             ),
-            iRODSClient(cfg.irods) as client,
+            open_irods(cfg.irods) as client,
         ):
             summary.update(
                 _ingest(

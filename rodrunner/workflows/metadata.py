@@ -20,8 +20,9 @@ from prefect import flow
 from prefect.states import Failed
 
 from rodrunner.config.loading import ConfigArgument, load_config
+from rodrunner.connect import open_irods
 from rodrunner.errors import MetadataError, PathError, RodrunnerError
-from rodrunner.irods.client import check_irods_path, iRODSClient
+from rodrunner.irods.paths import check_irods_path
 from rodrunner.parsers import METADATA_FILE_PATTERNS, parse_files
 from rodrunner.plan import MANIFEST_NAME, replaced_attributes, run_attributes, run_avus
 from rodrunner.profiles import get_profile
@@ -73,7 +74,7 @@ def update_run_metadata(config: ConfigArgument, irods_path: str, sequencer_type:
         cfg = load_config(config)
         get_profile(sequencer_type)
         collection = check_irods_path(irods_path)
-        with iRODSClient(cfg.irods) as client:
+        with open_irods(cfg.irods) as client:
             if not client.collection_exists(collection):
                 raise PathError(f"iRODS collection '{collection}' does not exist; check the path")
             names = metadata_files(client.list_objects(collection), sequencer_type)

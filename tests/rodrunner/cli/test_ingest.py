@@ -18,7 +18,8 @@ import yaml
 
 from rodrunner.cli import main
 from rodrunner.config import get_config
-from rodrunner.irods.client import RemoteObject, iRODSClient
+from rodrunner.irods.checksums import RemoteObject
+from rodrunner.irods.client import iRODSClient
 from rodrunner.plan import MANIFEST_NAME
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run

@@ -13,8 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 from irods.password_obfuscation import encode
 from pydantic import SecretStr
 from structlog.testing import capture_logs
@@ -23,22 +21,15 @@ from rodrunner.config import IRODSConfig
 from rodrunner.errors import (
     AuthenticationError,
     ConfigError,
-    PathError,
     PermanentIRODSError,
     TransientIRODSError,
 )
 from rodrunner.irods import retry
-from rodrunner.irods.client import (
-    AVU,
-    CHUNK,
-    RemoteObject,
-    UploadReport,
-    _BytesSource,
-    _LocalFileError,
-    _Prefetcher,
-    check_irods_path,
-    iRODSClient,
-)
+from rodrunner.irods.avus import AVU
+from rodrunner.irods.checksums import RemoteObject
+from rodrunner.irods.client import iRODSClient
+from rodrunner.irods.localio import CHUNK
+from rodrunner.irods.upload import UploadReport
 from tests.conftest import sandbox_irods_config as _config
 
 
@@ -342,15 +333,6 @@ def test_env_file_missing_is_a_config_error(tmp_path: Path) -> None:
         iRODSClient(IRODSConfig(env_file=tmp_path / "nope.json"))
 
 
-def test_embedded_sandbox_from_config(tmp_path: Path) -> None:
-    """irods.sandbox starts a sandbox in-process for the client's lifetime."""
-    config = IRODSConfig(sandbox=tmp_path / "sb", password=SecretStr("sandpass"))
-    with iRODSClient(config) as c:
-        path = f"{c.home}/hello.txt"
-        c.put_bytes(path, b"hello")
-        assert c.read_bytes(path) == b"hello"
-
-
 @pytest.mark.slow
 def test_large_file_over_32_mib(client: iRODSClient, coll: str, tmp_path: Path) -> None:
     """A 40 MiB file is uploaded and verified."""
@@ -437,33 +419,6 @@ def test_report_defaults() -> None:
     assert report.bytes_sent == 0
 
 
-@pytest.mark.parametrize(
-    ("path", "clean"),
-    [("/tempZone/home/rods/run", "/tempZone/home/rods/run"), ("/tempZone/x/", "/tempZone/x")],
-)
-def test_check_irods_path_keeps_clean_paths(path: str, clean: str) -> None:
-    """An absolute path without '.', '..' or '//' comes back without its trailing slash."""
-    assert check_irods_path(path) == clean
-
-
-@pytest.mark.parametrize("path", ["", "/", "//", "relative/x", "/a/../b", "/a/./b", "/a//b"])
-def test_check_irods_path_refuses_paths_that_wander(path: str) -> None:
-    """Relative paths, the root, '.', '..' and empty components are a PathError naming them."""
-    with pytest.raises(PathError, match="iRODS path"):
-        check_irods_path(path)
-
-
-@given(st.text(alphabet="/.ab", max_size=12))
-def test_check_irods_path_never_lets_a_climbing_path_through(path: str) -> None:
-    """Any string in: a PathError, or an absolute path with no empty, '.' or '..' component."""
-    try:
-        clean = check_irods_path(path)
-    except PathError:
-        return
-    assert clean.startswith("/")
-    assert all(part not in ("", ".", "..") for part in clean.split("/")[1:])
-
-
 def test_multi_chunk_file_is_stored_whole(client: iRODSClient, coll: str, tmp_path: Path) -> None:
     """A file of two full chunks and a partial one is stored byte for byte, checksum verified."""
     run = tmp_path / "run"
@@ -477,40 +432,15 @@ def test_multi_chunk_file_is_stored_whole(client: iRODSClient, coll: str, tmp_pa
     assert client.read_bytes(f"{coll}/big.bin", max_bytes=len(data)) == data
 
 
-def test_prefetcher_yields_chunks_in_order_with_their_digest() -> None:
-    """The read-ahead hands out every chunk in file order and hashes exactly those bytes."""
-    data = os.urandom(3 * CHUNK + 7)
-    digest = hashlib.sha256()
-    chunks = _Prefetcher(_BytesSource(data), digest)
-    got = bytearray()
-    try:
-        while (chunk := chunks.next_chunk()) is not None:
-            got += chunk
-    finally:
-        chunks.close()
-    assert bytes(got) == data
-    assert digest.hexdigest() == _sha(data)
-    assert chunks.next_chunk() is None
-
-
-def test_prefetcher_raises_a_read_error_of_a_later_chunk() -> None:
-    """A read failing on the second chunk surfaces from next_chunk after the first chunk."""
-
-    class Failing(_BytesSource):
-        calls = 0
-
-        def readinto(self, buf: bytearray) -> int:
-            self.calls += 1
-            if self.calls == 2:
-                raise _LocalFileError("'x' cannot be read: Input/output error; check the file")
-            return super().readinto(buf)
-
-    chunks = _Prefetcher(Failing(os.urandom(2 * CHUNK)), hashlib.sha256())
-    try:
-        first = chunks.next_chunk()
-        assert first is not None
-        assert len(first) == CHUNK
-        with pytest.raises(_LocalFileError, match="cannot be read"):
-            chunks.next_chunk()
-    finally:
-        chunks.close()
+def test_on_close_runs_once_after_close_or_a_failed_start(irods_sandbox: Any) -> None:
+    """on_close runs once when the client closes (a second close does nothing), and once when
+    the constructor fails, so whatever the caller started for the client is stopped."""
+    calls: list[str] = []
+    with pytest.raises(ConfigError):
+        iRODSClient(IRODSConfig(), on_close=lambda: calls.append("failed"))
+    assert calls == ["failed"]
+    client = iRODSClient(_config(irods_sandbox), on_close=lambda: calls.append("closed"))
+    client.ping()
+    client.close()
+    client.close()
+    assert calls == ["failed", "closed"]

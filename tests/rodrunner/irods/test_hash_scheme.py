@@ -13,7 +13,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from rodrunner.errors import ConfigError
-from rodrunner.irods.client import digest_bytes, iRODSClient
+from rodrunner.irods.checksums import digest_bytes
+from rodrunner.irods.client import iRODSClient
 from rodrunner.sandbox import SandboxInfo, run_sandbox
 from tests.conftest import sandbox_irods_config as _config
 

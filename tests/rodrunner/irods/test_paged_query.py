@@ -48,7 +48,7 @@ def _grow_pool(client: iRODSClient, coll: str) -> None:
     for _ in range(20):
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(client.checksum, paths))
-        if len(client._session.pool.idle) >= 3:
+        if len(client._sessions.main.pool.idle) >= 3:
             return
     raise AssertionError("the session's pool did not grow to 3 connections")
 
@@ -74,10 +74,10 @@ def test_abandoned_listing_closes_its_statement(many: tuple[Any, str]) -> None:
     info, coll = many
     with iRODSClient(sandbox_irods_config(info, transfer_threads=4)) as client:
         _grow_pool(client, coll)
-        rows = client._session.query(DataObject.name).get_results()
+        rows = client._sessions.main.query(DataObject.name).get_results()
         next(rows)
         rows.close()
-        pool = client._session.pool
+        pool = client._sessions.main.pool
         held = [pool.get_connection() for _ in range(len(pool.idle))]
         try:
             slots = [_first_page(conn).continue_index for conn in held]

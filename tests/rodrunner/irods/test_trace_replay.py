@@ -20,7 +20,9 @@ import pytest
 
 from rodrunner.config import IRODSConfig
 from rodrunner.errors import PermanentIRODSError
-from rodrunner.irods.client import AVU, iRODSClient
+from rodrunner.irods import _wire
+from rodrunner.irods.avus import AVU
+from rodrunner.irods.client import iRODSClient
 from tests.irods_replay import TRACES, ReplayServer, exchanges, load_trace
 
 RUN3 = "/tempZone/home/rods/trace2/run3"
@@ -70,8 +72,8 @@ def _sha2_hex(value: str) -> str:
 def test_single_buffer_put_sends_the_recorded_message(replay: Any) -> None:
     """The single-buffer put is byte for byte the message the real server accepted (0)."""
     server, client = replay
-    with client._worker_session() as session:
-        client._put_single(session, f"{RUN3}/tiny/sub1/one_k", os.urandom(1024))
+    with client._sessions.worker() as session:
+        _wire.put_single(session, f"{RUN3}/tiny/sub1/one_k", os.urandom(1024), None)
     assert [r.msg for r in server.requests] == _recorded_requests(
         "rodrunner/07-put-single-existing-force.txt"
     )
@@ -83,8 +85,8 @@ def test_overwrite_without_force_is_permanent(replay: Any) -> None:
     """The real server's -312000 (no forceFlag onto an existing object) is a permanent
     OVERWRITE_WITHOUT_FORCE_FLAG error, not retried."""
     _, client = replay
-    with client._worker_session() as session, pytest.raises(PermanentIRODSError) as caught:
-        client._put_single(session, f"{RUN3}/tiny/sub1/one_k", b"x" * 1024)
+    with client._sessions.worker() as session, pytest.raises(PermanentIRODSError) as caught:
+        _wire.put_single(session, f"{RUN3}/tiny/sub1/one_k", b"x" * 1024, None)
     assert caught.value.name == "OVERWRITE_WITHOUT_FORCE_FLAG"
     assert _outcome("rodrunner/06-put-single-existing-no-force.txt").startswith(
         "raised: irods.exception.OVERWRITE_WITHOUT_FORCE_FLAG"
@@ -97,8 +99,8 @@ def test_overwrite_without_force_is_permanent(replay: Any) -> None:
 def test_missing_collection_is_the_recorded_error(replay: Any) -> None:
     """-814000 with an RError_PI whose status is 0: the recorded PermanentIRODSError."""
     _, client = replay
-    with client._worker_session() as session, pytest.raises(PermanentIRODSError) as caught:
-        client._put_single(session, f"{RUN3}/nope/x", b"y" * 1024)
+    with client._sessions.worker() as session, pytest.raises(PermanentIRODSError) as caught:
+        _wire.put_single(session, f"{RUN3}/nope/x", b"y" * 1024, None)
     outcome = _outcome("rodrunner/08-put-single-missing-collection.txt")
     assert outcome == f"raised: rodrunner.errors.PermanentIRODSError: {caught.value}"
 

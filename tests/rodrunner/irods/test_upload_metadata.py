@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from rodrunner.config import IRODSConfig
-from rodrunner.irods.client import AVU, iRODSClient
+from rodrunner.irods.avus import AVU
+from rodrunner.irods.client import iRODSClient
 from rodrunner.parsers import parse_run_folder
 from rodrunner.plan import run_avus
 from rodrunner.sandbox import SandboxInfo

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from rodrunner.irods.client import RemoteObject
+from rodrunner.irods.checksums import RemoteObject
 from rodrunner.manifest import build_manifest
 from rodrunner.tasks.irods import catalog_problems
 

@@ -9,7 +9,8 @@ import pytest
 
 from rodrunner.config import AppConfig
 from rodrunner.errors import IngestVerificationError
-from rodrunner.irods.client import RemoteObject, iRODSClient
+from rodrunner.irods.checksums import RemoteObject
+from rodrunner.irods.client import iRODSClient
 from rodrunner.manifest import build_manifest
 from rodrunner.plan import MANIFEST_NAME
 from rodrunner.sandbox import SandboxInfo

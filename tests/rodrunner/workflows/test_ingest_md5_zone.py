@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from rodrunner.config import get_config
-from rodrunner.irods.client import iRODSClient
+from rodrunner.connect import open_irods
 from rodrunner.manifest import parse_manifest
 from rodrunner.plan import MANIFEST_NAME
 from rodrunner.simulate import simulate_run
@@ -41,7 +41,7 @@ def test_ingest_and_verify_in_md5_and_sha256_zones(tmp_path: Path, scheme: str) 
     local = {
         p.relative_to(run_dir).as_posix(): p.read_bytes() for p in run_dir.rglob("*") if p.is_file()
     }
-    with iRODSClient(get_config(config).irods) as client:
+    with open_irods(get_config(config).irods) as client:
         remote = client.list_objects(summary["irods_path"])
         manifest = parse_manifest(client.read_bytes(f"{summary['irods_path']}/{MANIFEST_NAME}"))
     assert manifest.irods_checksum == scheme
