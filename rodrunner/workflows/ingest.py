@@ -38,6 +38,7 @@ from rodrunner.config import AppConfig
 from rodrunner.config.loading import ConfigArgument, load_config
 from rodrunner.connect import open_irods
 from rodrunner.errors import ConfigError, IngestConflictError, IngestError, RodrunnerError
+from rodrunner.ingest_rules import Source, already_ingested, provenance_conflict
 from rodrunner.irods.client import iRODSClient
 from rodrunner.irods.walk import walk_tree
 from rodrunner.manifest import build_manifest
@@ -46,13 +47,10 @@ from rodrunner.plan import SOURCE_DIR_ATTR, IngestPlan, make_plan
 from rodrunner.profiles import PROFILES, get_profile
 from rodrunner.tasks.filesystem import find_run_entries_task
 from rodrunner.tasks.irods import (
-    Source,
-    already_ingested,
     check_catalog,
     ensure_replicas,
     mark_ingesting,
     move_aside,
-    provenance_conflict,
     read_ingest_state,
     tag_run,
     upload_run,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
+from rodrunner.ingest_rules import catalog_problems
 from rodrunner.irods.checksums import RemoteObject
 from rodrunner.manifest import build_manifest
-from rodrunner.tasks.irods import catalog_problems
 
 SHA_A = hashlib.sha256(b"a").hexdigest()
 SHA_B = hashlib.sha256(b"bb").hexdigest()

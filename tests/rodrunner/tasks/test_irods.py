@@ -9,17 +9,19 @@ import pytest
 
 from rodrunner.config import AppConfig
 from rodrunner.errors import IngestVerificationError
+from rodrunner.ingest_rules import (
+    Source,
+    StoredRun,
+    already_ingested,
+    compare_objects,
+    provenance_conflict,
+)
 from rodrunner.irods.checksums import RemoteObject
 from rodrunner.irods.client import iRODSClient
 from rodrunner.manifest import build_manifest
 from rodrunner.plan import MANIFEST_NAME
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.tasks.irods import (
-    Source,
-    StoredRun,
-    already_ingested,
-    compare_objects,
-    provenance_conflict,
     read_ingest_state,
     verify_run,
     write_manifest,
