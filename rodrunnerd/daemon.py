@@ -34,7 +34,11 @@ import structlog
 
 from rodrunner.config import AppConfig, get_config
 from rodrunner.errors import ConfigError
+from rodrunner.flowruns.deployment import DeploymentSubmitter
+from rodrunner.flowruns.embedded import EmbeddedSubmitter, FlowCallable
+from rodrunner.flowruns.outcomes import Outcome, Submitter
 from rodrunner.names import shown
+from rodrunner.run import IngestRequest
 from rodrunnerd import retention
 from rodrunnerd.errors import LedgerError, LedgerLockedError
 from rodrunnerd.ledger import Ledger, RunRecord
@@ -44,14 +48,6 @@ from rodrunnerd.readiness import Action, decide
 from rodrunnerd.scanner import Observation, RootSpec, Scanner, candidate_folder, roots_from_config
 from rodrunnerd.sdnotify import Notifier
 from rodrunnerd.states import RunState
-from rodrunnerd.submitter import (
-    DeploymentSubmitter,
-    EmbeddedSubmitter,
-    FlowCallable,
-    Job,
-    Outcome,
-    Submitter,
-)
 from rodrunnerd.supervisor import Supervisor
 
 log = structlog.get_logger()
@@ -152,12 +148,8 @@ class Daemon:
     def _make_submitter(self) -> Submitter:
         daemon = self.config.daemon
         if daemon.submit == "deployment":
-            return DeploymentSubmitter(deployment=daemon.deployment, config_path=self.config_path)
-        return EmbeddedSubmitter(
-            max_concurrent=daemon.max_concurrent_ingests,
-            config_path=self.config_path,
-            flow=self._flow,
-        )
+            return DeploymentSubmitter(deployment=daemon.deployment)
+        return EmbeddedSubmitter(max_concurrent=daemon.max_concurrent_ingests, flow=self._flow)
 
     def start(self) -> None:
         """Start everything in order; ``READY=1`` only at the end."""
@@ -449,10 +441,11 @@ class Daemon:
                 continue
             if self.submitter.free_slots() <= 0 or self.stop_event.is_set():
                 return
-            job = Job(
+            job = IngestRequest(
                 run_dir=rec.run_dir,
                 run_id=rec.run_id,
                 sequencer_type=rec.sequencer_type,
+                config=self.config_path,
                 completion_key=rec.completion_key or rec.run_dir,
                 force=rec.forced,
                 attempt=rec.attempts,
@@ -502,15 +495,16 @@ class Daemon:
             rec = self.ledger.transition(
                 run_dir, RunState.INGESTED, flow_run_id=outcome.flow_run_id
             )
-            result = outcome.result
+            summary = outcome.summary
             self._runlog(rec).info(
                 "run.ingested",
-                status=result.get("status"),
-                irods_path=result.get("irods_path"),
-                files=result.get("files"),
-                bytes=result.get("bytes"),
+                status=summary.status if summary else None,
+                irods_path=summary.irods_path if summary else None,
+                files=summary.files if summary else None,
+                bytes=summary.bytes if summary else None,
             )
             if self.metrics is not None:
+                result = summary.as_result() if summary else {}
                 self.metrics.call("ingest_finished", rec.sequencer_type, True, result)
             return
         if outcome.kind == "conflict":  # held for an operator: no retry would change anything
@@ -540,7 +534,8 @@ class Daemon:
             retry_at=rec.next_attempt_at,
         )
         if self.metrics is not None:
-            self.metrics.call("ingest_finished", rec.sequencer_type, False, outcome.result)
+            result = outcome.summary.as_result() if outcome.summary else {}
+            self.metrics.call("ingest_finished", rec.sequencer_type, False, result)
 
     # -- retention --------------------------------------------------------------------------
 

@@ -10,13 +10,10 @@ branch, never by the message::
     │   ├── AmbiguousRunError        a run id names several run folders: use the folder
     │   ├── IllegalTransitionError   a state change the transition table forbids
     │   └── LedgerLockedError        another rodrunnerd holds this state directory
-    ├── SubmissionError              a flow run could not be submitted or followed
-    │   ├── TransientSubmissionError Prefect unreachable, time-out: retried with backoff
-    │   └── PermanentSubmissionError no such deployment, rejected parameters: fail fast
     └── MetricsError                 the metrics endpoint cannot listen (daemon.metrics)
 
-The submitter retries :class:`TransientSubmissionError` only. rodrunner's own tree
-(:mod:`rodrunner.errors`) stays separate: the daemon translates what it needs.
+rodrunner's own tree (:mod:`rodrunner.errors`) stays separate; submission errors are
+rodrunner's (the Prefect door, :mod:`rodrunner.flowruns`, serves the daemon and the API).
 """
 
 from __future__ import annotations
@@ -72,18 +69,6 @@ class IllegalTransitionError(LedgerError):
 
 class LedgerLockedError(LedgerError):
     """Another rodrunnerd holds the state directory's lock; the message names it (PID, host)."""
-
-
-class SubmissionError(DaemonError):
-    """A flow run could not be submitted or followed."""
-
-
-class TransientSubmissionError(SubmissionError):
-    """Prefect was unreachable or slow; the run waits in the ledger and is tried again."""
-
-
-class PermanentSubmissionError(SubmissionError):
-    """Submitting again will not help (unknown deployment, rejected parameters)."""
 
 
 class MetricsError(DaemonError):

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from rodrunner.api.launcher import FlowLauncher
 from rodrunner.config import AppConfig
 from rodrunner.errors import IRODSError, RodrunnerError, TransientIRODSError
+from rodrunner.flowruns.launcher import FlowLauncher
 from rodrunner.irods.client import iRODSClient
 from rodrunner.ledger_view import LedgerView
 
