@@ -33,11 +33,12 @@ from typing import Any
 import structlog
 
 from rodrunner.config import AppConfig, get_config
-from rodrunner.errors import ConfigError
+from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.flowruns.deployment import DeploymentSubmitter
 from rodrunner.flowruns.embedded import EmbeddedSubmitter, FlowCallable
 from rodrunner.flowruns.outcomes import Outcome, Submitter
 from rodrunner.names import shown
+from rodrunner.parsers import run_id_of
 from rodrunner.run import IngestRequest
 from rodrunnerd import retention
 from rodrunnerd.errors import LedgerError, LedgerLockedError
@@ -441,9 +442,13 @@ class Daemon:
                 continue
             if self.submitter.free_slots() <= 0 or self.stop_event.is_set():
                 return
+            try:  # the id the flow names the run by (its metadata's): run.* events use it too
+                run_id = run_id_of(Path(rec.run_dir), rec.sequencer_type)
+            except (RodrunnerError, OSError):  # the flow will say what is wrong
+                run_id = rec.run_id
             job = IngestRequest(
                 run_dir=rec.run_dir,
-                run_id=rec.run_id,
+                run_id=run_id,
                 sequencer_type=rec.sequencer_type,
                 config=self.config_path,
                 completion_key=rec.completion_key or rec.run_dir,
@@ -462,7 +467,7 @@ class Daemon:
                 continue
             # The flow run of this attempt has no id yet (embedded: not before it ends); the
             # record's id is a former attempt's.
-            self._runlog(rec, flow_run=False).info(
+            self._runlog(rec, flow_run=False).bind(run_id=shown(run_id)).info(
                 "run.submitted",
                 submit=self.config.daemon.submit,
                 attempt=rec.attempts + 1,
@@ -491,12 +496,13 @@ class Daemon:
             if rec is not None and rec.state is RunState.SUBMITTED:
                 self.ledger.transition(run_dir, RunState.RUNNING, flow_run_id=outcome.flow_run_id)
             return
+        run_id = shown(outcome.job.run_id or run_dir)
         if outcome.kind == "ingested":
             rec = self.ledger.transition(
                 run_dir, RunState.INGESTED, flow_run_id=outcome.flow_run_id
             )
             summary = outcome.summary
-            self._runlog(rec).info(
+            self._runlog(rec).bind(run_id=run_id).info(
                 "run.ingested",
                 status=summary.status if summary else None,
                 irods_path=summary.irods_path if summary else None,
@@ -511,7 +517,7 @@ class Daemon:
             rec = self.ledger.transition(
                 run_dir, RunState.CONFLICT, error=outcome.error, flow_run_id=outcome.flow_run_id
             )
-            self._runlog(rec).warning("run.conflict", error=outcome.error)
+            self._runlog(rec).bind(run_id=run_id).warning("run.conflict", error=outcome.error)
             return
         rec = self.ledger.transition(
             run_dir, RunState.FAILED, error=outcome.error, flow_run_id=outcome.flow_run_id
@@ -525,7 +531,7 @@ class Daemon:
                 RunState.FAILED,
                 next_attempt_at=time.time() + backoff_seconds(rec.attempts, base),
             )
-        self._runlog(rec).error(
+        self._runlog(rec).bind(run_id=run_id).error(
             "run.failed",
             error=outcome.error,
             attempts=rec.attempts,
