@@ -406,3 +406,23 @@ def test_one_folder_named_through_a_symlink_is_the_same_source(
     assert run(run_dir, config_file)["status"] == "complete"
     again = run(tmp_path / "alias" / "miseq" / run_dir.name, config_file)
     assert again["status"] == "skipped", again
+
+
+def test_a_batch_flow_reads_the_config_once_and_hands_its_subflows_the_object(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """Ingest Sequencer Runs given a config path reads it once: its Ingest Run subflow is
+    given the configuration object (stored masked by Prefect), not the path to read again."""
+    run_dir = simulate_run(
+        tmp_path / "seq" / "miseq",
+        "miseq",
+        files=2,
+        size=16,
+        run_id="200103_M00001_0003_000000000-CCCCC",
+    )
+    results = ingest_sequencer_runs(str(config_file), "miseq")
+    assert [r["status"] for r in results] == ["complete"]
+    [stored] = [p for p in _stored_parameters("Ingest Run") if p.get("run_dir") == str(run_dir)]
+    assert isinstance(stored["config"], dict)
+    assert stored["config"]["irods"]["password"] == "**********"
+    assert str(config_file) not in json.dumps(stored)
