@@ -31,7 +31,7 @@ from typing import Any
 
 from structlog.testing import capture_logs
 
-import rodrunnerd.submitter
+import rodrunner.flowruns.embedded
 from rodrunner.config import AppConfig
 from rodrunnerd.daemon import Daemon
 from rodrunnerd.scanner import RootSpec, Scanner
@@ -39,7 +39,7 @@ from rodrunnerd.sdnotify import Notifier
 
 # No flow run reaches Prefect here, so the embedded submitter need not start Prefect's
 # temporary server (a subprocess this benchmark would have to clean up).
-rodrunnerd.submitter.warm_up_prefect = lambda attempts=3: True
+rodrunner.flowruns.embedded.warm_up = lambda attempts=3: True
 
 
 def inotify_watches() -> int:
@@ -115,7 +115,7 @@ def _config(tmp: Path, name: str, root: Path, observer: str, poll: float) -> App
 
 def bench_watches(tmp: Path, idle_seconds: float = 30.0) -> dict[str, Any]:
     """A daemon watching 300 incomplete runs of 1,000 directories: watches, idle CPU, RSS."""
-    rodrunnerd.submitter.load_ingest_flow()  # what a real embedded daemon imports
+    rodrunner.flowruns.embedded.load_ingest_flow()  # what a real embedded daemon imports
     root = tmp / "watch" / "novaseq"
     make_runs(root, 300, 1000, complete=False)
     before = inotify_watches()

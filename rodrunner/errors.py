@@ -35,7 +35,9 @@ do by the branch, never by the message::
     │       └── LedgerBusyError      another process kept the ledger locked: try again
     └── WorkflowError                a workflow cannot be started or followed
         ├── UnknownWorkflowError     no workflow of that name, no flow run of that id
-        └── PrefectUnavailableError  the Prefect API cannot be reached (may pass)
+        │   └── NotInPrefectError    Prefect has no such deployment or flow run (permanent)
+        ├── PrefectUnavailableError  Prefect unreachable, overloaded, time-out (may pass: retried)
+        └── PrefectRefusedError      Prefect refused the request (permanent: fail fast)
 
 ``is_transient(exc)`` is the only predicate retry policies use.
 """
@@ -221,8 +223,23 @@ class UnknownWorkflowError(WorkflowError):
     """No workflow of that name, or no flow run of that id."""
 
 
+class NotInPrefectError(UnknownWorkflowError):
+    """Prefect has no such object; ``missing`` says which kind (``deployment``, ``flow run``).
+
+    The one translation of Prefect's ``ObjectNotFound`` (:mod:`rodrunner.flowruns.prefect`).
+    """
+
+    def __init__(self, message: str, *, missing: str) -> None:
+        super().__init__(message)
+        self.missing = missing
+
+
 class PrefectUnavailableError(WorkflowError):
-    """The Prefect API cannot be reached or refused the request; it may pass."""
+    """The Prefect API cannot be reached, is overloaded or timed out; it may pass (retried)."""
+
+
+class PrefectRefusedError(WorkflowError):
+    """Prefect refused the request (a 4xx answer, parameters it does not take); never retried."""
 
 
 def is_transient(exc: BaseException) -> bool:

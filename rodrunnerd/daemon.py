@@ -37,6 +37,7 @@ import structlog
 
 from rodrunner.config import AppConfig, get_config
 from rodrunner.errors import ConfigError, LedgerError, LedgerLockedError
+from rodrunner.flowruns.embedded import FlowCallable
 from rodrunner.ledger.states import RunState
 from rodrunner.ledger.store import Ledger
 from rodrunnerd import health, retention
@@ -49,7 +50,6 @@ from rodrunnerd.observers import EventSink
 from rodrunnerd.retention_worker import RetentionWorker
 from rodrunnerd.scanner import RootSpec, Scanner, roots_from_config
 from rodrunnerd.sdnotify import Notifier
-from rodrunnerd.submitter import FlowCallable
 
 log = structlog.get_logger()
 

@@ -21,18 +21,15 @@ from pathlib import Path
 import structlog
 
 from rodrunner.errors import LedgerError, RodrunnerError
+from rodrunner.flowruns.deployment import DeploymentSubmitter
+from rodrunner.flowruns.embedded import EmbeddedSubmitter, FlowCallable
+from rodrunner.flowruns.outcomes import Outcome, Submitter
 from rodrunner.ledger.records import retry_at
 from rodrunner.ledger.states import RunState
 from rodrunner.names import shown
+from rodrunner.parsers import run_id_of
+from rodrunner.run import IngestRequest
 from rodrunnerd.context import StageContext, runlog
-from rodrunnerd.submitter import (
-    DeploymentSubmitter,
-    EmbeddedSubmitter,
-    FlowCallable,
-    Job,
-    Outcome,
-    Submitter,
-)
 
 __all__ = ["Dispatch"]
 
@@ -62,12 +59,8 @@ class Dispatch:
     def _make_submitter(self) -> Submitter:
         daemon = self.ctx.config.daemon
         if daemon.submit == "deployment":
-            return DeploymentSubmitter(deployment=daemon.deployment, config_path=self.config_path)
-        return EmbeddedSubmitter(
-            max_concurrent=daemon.max_concurrent_ingests,
-            config_path=self.config_path,
-            flow=self._flow,
-        )
+            return DeploymentSubmitter(deployment=daemon.deployment)
+        return EmbeddedSubmitter(max_concurrent=daemon.max_concurrent_ingests, flow=self._flow)
 
     def _start_prefect(self) -> None:
         """Embedded flow runs are recorded on the local Prefect server unless one is set."""
@@ -142,10 +135,15 @@ class Dispatch:
                 continue
             if self.submitter.free_slots() <= 0 or self.ctx.stop_event.is_set():
                 return
-            job = Job(
+            try:  # the id the flow names the run by (its metadata's): run.* events use it too
+                run_id = run_id_of(Path(rec.run_dir), rec.sequencer_type)
+            except (RodrunnerError, OSError):  # the flow will say what is wrong
+                run_id = rec.run_id
+            job = IngestRequest(
                 run_dir=rec.run_dir,
-                run_id=rec.run_id,
+                run_id=run_id,
                 sequencer_type=rec.sequencer_type,
+                config=self.config_path,
                 completion_key=rec.completion_key or rec.run_dir,
                 force=rec.forced,
                 attempt=rec.attempts,
@@ -162,7 +160,7 @@ class Dispatch:
                 continue
             # The flow run of this attempt has no id yet (embedded: not before it ends); the
             # record's id is a former attempt's.
-            runlog(rec, flow_run=False).info(
+            runlog(rec, flow_run=False).bind(run_id=shown(run_id)).info(
                 "run.submitted",
                 submit=self.ctx.config.daemon.submit,
                 attempt=rec.attempts + 1,
@@ -189,23 +187,25 @@ class Dispatch:
             if rec is not None and rec.state is RunState.SUBMITTED:
                 ledger.transition(run_dir, RunState.RUNNING, flow_run_id=outcome.flow_run_id)
             return
+        run_id = shown(outcome.job.run_id or run_dir)
         if outcome.kind == "ingested":
             rec = ledger.transition(run_dir, RunState.INGESTED, flow_run_id=outcome.flow_run_id)
-            result = outcome.result
-            runlog(rec).info(
+            summary = outcome.summary
+            runlog(rec).bind(run_id=run_id).info(
                 "run.ingested",
-                status=result.get("status"),
-                irods_path=result.get("irods_path"),
-                files=result.get("files"),
-                bytes=result.get("bytes"),
+                status=summary.status if summary else None,
+                irods_path=summary.irods_path if summary else None,
+                files=summary.files if summary else None,
+                bytes=summary.bytes if summary else None,
             )
+            result = summary.as_result() if summary else {}
             self.ctx.metric("ingest_finished", rec.sequencer_type, True, result)
             return
         if outcome.kind == "conflict":  # held for an operator: no retry would change anything
             rec = ledger.transition(
                 run_dir, RunState.CONFLICT, error=outcome.error, flow_run_id=outcome.flow_run_id
             )
-            runlog(rec).warning("run.conflict", error=outcome.error)
+            runlog(rec).bind(run_id=run_id).warning("run.conflict", error=outcome.error)
             return
         rec = ledger.transition(
             run_dir, RunState.FAILED, error=outcome.error, flow_run_id=outcome.flow_run_id
@@ -219,7 +219,7 @@ class Dispatch:
         )
         if at is not None:
             rec = ledger.transition(run_dir, RunState.FAILED, next_attempt_at=at)
-        runlog(rec).error(
+        runlog(rec).bind(run_id=run_id).error(
             "run.failed",
             error=outcome.error,
             attempts=rec.attempts,
@@ -227,4 +227,5 @@ class Dispatch:
             will_retry=at is not None,
             retry_at=rec.next_attempt_at,
         )
-        self.ctx.metric("ingest_finished", rec.sequencer_type, False, outcome.result)
+        result = outcome.summary.as_result() if outcome.summary else {}
+        self.ctx.metric("ingest_finished", rec.sequencer_type, False, result)

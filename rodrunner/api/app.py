@@ -18,7 +18,6 @@ from rodrunner import __version__
 from rodrunner.api import routes_health, routes_metadata, routes_runs, routes_workflows
 from rodrunner.api.docs_page import render_docs
 from rodrunner.api.guard import RequestGuard
-from rodrunner.api.launcher import prefect_problem
 from rodrunner.api.security import require_token
 from rodrunner.api.services import Services
 from rodrunner.config import AppConfig
@@ -27,14 +26,16 @@ from rodrunner.errors import (
     IRODSError,
     LedgerError,
     LedgerUnavailableError,
+    NotInPrefectError,
     PathError,
     PermanentIRODSError,
-    PrefectUnavailableError,
     QueryValueError,
     RodrunnerError,
     RunConflictError,
     UnknownWorkflowError,
+    WorkflowError,
 )
+from rodrunner.flowruns.prefect import prefect_problem
 
 __all__ = ["STATUS_OF", "create_app"]
 
@@ -48,7 +49,7 @@ STATUS_OF: tuple[tuple[type[RodrunnerError], int], ...] = (
     (RunConflictError, 409),
     (PermanentIRODSError, 502),
     (IRODSError, 503),
-    (PrefectUnavailableError, 503),
+    (WorkflowError, 503),
     (LedgerError, 503),
     (ConfigError, 503),
 )
@@ -56,6 +57,8 @@ STATUS_OF: tuple[tuple[type[RodrunnerError], int], ...] = (
 
 
 def _status_of(exc: RodrunnerError) -> int:
+    if isinstance(exc, NotInPrefectError) and exc.missing == "deployment":
+        return 503  # nothing serves that workflow yet: `rodrunner serve` is the fix
     for kind, code in STATUS_OF:
         if isinstance(exc, kind):
             return code

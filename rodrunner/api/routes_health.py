@@ -8,10 +8,10 @@ from fastapi import APIRouter, Depends, Response, status
 
 from rodrunner import __version__
 from rodrunner.api.deps import get_services
-from rodrunner.api.launcher import prefect_problem
 from rodrunner.api.models import Component, Health
 from rodrunner.api.services import Services
 from rodrunner.errors import IRODSError, LedgerError, RodrunnerError
+from rodrunner.flowruns.prefect import prefect_problem
 
 router = APIRouter(tags=["health"])
 

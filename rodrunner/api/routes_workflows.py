@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated
 from uuid import UUID
 
@@ -87,4 +88,5 @@ def workflow_status(
     flow_run_id: UUID, services: Annotated[Services, Depends(get_services)]
 ) -> FlowRunStatus:
     """The flow run's state, timestamps, and its (small) result once final."""
-    return services.launcher.status(flow_run_id)
+    report = services.launcher.status(flow_run_id)
+    return FlowRunStatus(**dataclasses.asdict(report))

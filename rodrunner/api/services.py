@@ -8,10 +8,10 @@ from pathlib import Path
 
 import structlog
 
-from rodrunner.api.launcher import FlowLauncher
 from rodrunner.config import AppConfig
 from rodrunner.connect import open_irods
 from rodrunner.errors import IRODSError, RodrunnerError, TransientIRODSError
+from rodrunner.flowruns.launcher import FlowLauncher
 from rodrunner.irods.client import iRODSClient
 from rodrunner.ledger.connection import ledger_file
 from rodrunner.ledger.store import Ledger

@@ -18,15 +18,9 @@ from rodrunner.api.confine import allowed_roots, confine_irods_path, confine_loc
 from rodrunner.api.models import ParameterInfo
 from rodrunner.config import AppConfig
 from rodrunner.errors import UnknownWorkflowError
-from rodrunner.profiles import PROFILES
+from rodrunner.run import IngestParameters, known_sequencer_type
 
 __all__ = ["WORKFLOWS", "Workflow", "get_workflow"]
-
-
-def _known_type(value: str | None) -> str | None:
-    if value is not None and value not in PROFILES:
-        raise ValueError(f"unknown sequencer type {value!r}; use one of: {', '.join(PROFILES)}")
-    return value
 
 
 _NOT_IN_A_FILE_NAME = frozenset("/\\*?[]") | frozenset(map(chr, [*range(0x20), 0x7F]))
@@ -53,18 +47,6 @@ class _Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class IngestRunParams(_Params):
-    """Parameters of "Ingest Run"."""
-
-    run_dir: str = Field(
-        description="The run folder, inside a sequencer root.", min_length=1, max_length=4096
-    )
-    sequencer_type: str | None = Field(None, description="Profile name; detected when null.")
-    force: bool = Field(False, description="Re-verify every object instead of trusting a manifest.")
-
-    _type = field_validator("sequencer_type")(_known_type)
-
-
 class IngestSequencerRunsParams(_Params):
     """Parameters of "Ingest Sequencer Runs"."""
 
@@ -78,7 +60,7 @@ class IngestSequencerRunsParams(_Params):
         max_length=255,
     )
 
-    _type = field_validator("sequencer_type")(_known_type)
+    _type = field_validator("sequencer_type")(known_sequencer_type)
     _indicator = field_validator("completion_indicator")(_plain_file_name)
 
 
@@ -105,7 +87,7 @@ class UpdateRunMetadataParams(_Params):
     )
     sequencer_type: str = Field(description="Profile name of the run.")
 
-    _type = field_validator("sequencer_type")(_known_type)
+    _type = field_validator("sequencer_type")(known_sequencer_type)
 
 
 @dataclass(frozen=True)
@@ -115,7 +97,7 @@ class Workflow:
     name: str
     module: str
     function: str
-    params: type[_Params]
+    params: type[BaseModel]
     description: str
 
     def load(self) -> Any:
@@ -214,7 +196,7 @@ WORKFLOWS: Mapping[str, Workflow] = MappingProxyType(
                 "Ingest Run",
                 "rodrunner.workflows.ingest",
                 "ingest_run",
-                IngestRunParams,
+                IngestParameters,
                 "Ingest one run folder, verified; skip it when iRODS already holds it.",
             ),
         )

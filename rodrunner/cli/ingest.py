@@ -127,8 +127,9 @@ def _run_with_progress(
     suffix: str | None = None,
 ) -> dict[str, Any]:
     # Prefect is imported here: --dry-run and --help stay fast and never start a server.
+    from rodrunner.run import IngestSummary
     from rodrunner.tasks.irods import report_progress
-    from rodrunner.workflows.ingest import ingest_run, summary_from_state
+    from rodrunner.workflows.ingest import ingest_run
 
     if not verbose:
         quiet_prefect_console()
@@ -162,7 +163,7 @@ def _run_with_progress(
                 suffix,
                 return_state=True,
             )
-    return summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
+    return IngestSummary.from_state(state, str(run_dir)).as_result()  # type: ignore[arg-type]
 
 
 def ingest(

@@ -43,6 +43,7 @@ __all__ = [
     "detect_sequencer_type",
     "parse_files",
     "parse_run_folder",
+    "run_id_of",
 ]
 
 logger = structlog.get_logger()
@@ -290,9 +291,18 @@ def read_metadata_files(run_dir: Path, names: list[str]) -> dict[str, bytes]:
     return files
 
 
-def parse_run_folder(run_dir: Path, sequencer_type: str | None = None) -> RunMetadata:
-    """Run metadata of the run folder (or PacBio SMRT cell folder) ``run_dir``."""
-    run_dir = Path(run_dir)
+def run_id_of(run_dir: Path, sequencer_type: str | None = None) -> str:
+    """A run's id: the one its metadata files name (MinKNOW's: the folder's name), which
+    names its collection, its ``run_id`` AVU and every event of its ingest, the daemon's too.
+
+    Reads only the metadata files (no InterOp); :class:`RunFolderError` when they do not
+    name the run.
+    """
+    return _parse_metadata_files(Path(run_dir), sequencer_type)[1].run_id
+
+
+def _parse_metadata_files(run_dir: Path, sequencer_type: str | None) -> tuple[str, RunMetadata]:
+    """The detected sequencer type and the metadata its files give (no InterOp QC)."""
     if not run_dir.is_dir():
         raise NotARunFolderError(f"run folder '{run_dir}' does not exist or is not a directory")
     names = metadata_files_in(run_dir, sequencer_type)
@@ -310,7 +320,13 @@ def parse_run_folder(run_dir: Path, sequencer_type: str | None = None) -> RunMet
         )
     files = read_metadata_files(run_dir, names)
     detected = sequencer_type or detect_sequencer_type(files)
-    metadata = parse_files(files, detected, run_dir.resolve().name)
+    return detected, parse_files(files, detected, run_dir.resolve().name)
+
+
+def parse_run_folder(run_dir: Path, sequencer_type: str | None = None) -> RunMetadata:
+    """Run metadata of the run folder (or PacBio SMRT cell folder) ``run_dir``."""
+    run_dir = Path(run_dir)
+    detected, metadata = _parse_metadata_files(run_dir, sequencer_type)
     if PLATFORMS.get(detected, "illumina") == "illumina" and (run_dir / "InterOp").is_dir():
         from rodrunner.parsers.interop import interop_summary
 

@@ -17,13 +17,13 @@ from rodrunner.config import get_config
 from rodrunner.irods.client import iRODSClient
 from rodrunner.manifest import parse_manifest
 from rodrunner.plan import MANIFEST_NAME
+from rodrunner.run import IngestSummary
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
 from rodrunner.workflows.ingest import (
     ingest_all_sequencer_runs,
     ingest_run,
     ingest_sequencer_runs,
-    summary_from_state,
 )
 from tests.rodrunner.test_notify import Inbox, smtp_server
 
@@ -62,7 +62,7 @@ def local_sha256(run_dir: Path) -> dict[str, str]:
 def run(run_dir: Path, config: Path, **kwargs: Any) -> dict[str, Any]:
     """Run the Ingest Run flow and return its summary whatever the final state."""
     state = ingest_run(str(run_dir), config=str(config), return_state=True, **kwargs)
-    return summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
+    return IngestSummary.from_state(state, str(run_dir)).as_result()  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def test_wrong_password_fails_with_clear_error(tmp_path: Path, irods_sandbox: Sa
     run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=5, size=64)
     state = ingest_run(str(run_dir), config=str(config), return_state=True)
     assert state.is_failed()  # type: ignore[union-attr]
-    summary = summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
+    summary = IngestSummary.from_state(state, str(run_dir)).as_result()  # type: ignore[arg-type]
     assert summary["status"] == "failed"
     assert summary["error_type"] == "AuthenticationError"
     assert "not-the-password" not in summary["error"]
@@ -279,7 +279,8 @@ def test_config_path_like_is_accepted(tmp_path: Path, config_file: Path) -> None
     """A PathLike config is read like a str path; the flow run records the path string."""
     run_dir = simulate_run(tmp_path / "seq" / "novaseq", "novaseq", files=2, size=16)
     state = ingest_run(str(run_dir), config=config_file, return_state=True)
-    assert summary_from_state(state, str(run_dir))["status"] == "complete"  # type: ignore[arg-type]
+    summary = IngestSummary.from_state(state, str(run_dir)).as_result()  # type: ignore[arg-type]
+    assert summary["status"] == "complete"
 
 
 @pytest.mark.parametrize("config", [{"irods": {"password": "s3cret"}}, 42])
@@ -380,7 +381,7 @@ def test_a_second_folder_with_the_same_run_id_is_a_conflict_until_suffixed(
     (second / "extra.txt").write_text("new\n")
     state = ingest_run(str(second), config=str(config_file), return_state=True)
     assert state.name == "Conflict"
-    held = summary_from_state(state, str(second))  # type: ignore[arg-type]
+    held = IngestSummary.from_state(state, str(second)).as_result()  # type: ignore[arg-type]
     assert held["status"] == "conflict"
     assert str(first) in held["error"]
     assert str(second) in held["error"]
@@ -405,3 +406,23 @@ def test_one_folder_named_through_a_symlink_is_the_same_source(
     assert run(run_dir, config_file)["status"] == "complete"
     again = run(tmp_path / "alias" / "miseq" / run_dir.name, config_file)
     assert again["status"] == "skipped", again
+
+
+def test_a_batch_flow_reads_the_config_once_and_hands_its_subflows_the_object(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """Ingest Sequencer Runs given a config path reads it once: its Ingest Run subflow is
+    given the configuration object (stored masked by Prefect), not the path to read again."""
+    run_dir = simulate_run(
+        tmp_path / "seq" / "miseq",
+        "miseq",
+        files=2,
+        size=16,
+        run_id="200103_M00001_0003_000000000-CCCCC",
+    )
+    results = ingest_sequencer_runs(str(config_file), "miseq")
+    assert [r["status"] for r in results] == ["complete"]
+    [stored] = [p for p in _stored_parameters("Ingest Run") if p.get("run_dir") == str(run_dir)]
+    assert isinstance(stored["config"], dict)
+    assert stored["config"]["irods"]["password"] == "**********"
+    assert str(config_file) not in json.dumps(stored)

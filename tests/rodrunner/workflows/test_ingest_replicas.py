@@ -18,10 +18,11 @@ from irods import exception as irods_exc
 from rodrunner.config import get_config
 from rodrunner.irods.client import iRODSClient
 from rodrunner.plan import STATUS_ATTR
+from rodrunner.run import IngestSummary
 from rodrunner.sandbox import SandboxInfo, run_sandbox
 from rodrunner.simulate import simulate_run
 from rodrunner.verification import md5_hex, sha256_hex
-from rodrunner.workflows.ingest import ingest_run, summary_from_state
+from rodrunner.workflows.ingest import ingest_run
 from tests.conftest import sandbox_session
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -55,7 +56,7 @@ def write_config(tmp_path: Path, info: SandboxInfo, **irods: Any) -> Path:
 
 def ingest(run_dir: Path, config: Path) -> dict[str, Any]:
     state = ingest_run(str(run_dir), config=str(config), return_state=True)
-    return summary_from_state(state, str(run_dir))  # type: ignore[arg-type]
+    return IngestSummary.from_state(state, str(run_dir)).as_result()  # type: ignore[arg-type]
 
 
 def new_run(tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Submitters against Prefect's test harness (a real temporary Prefect server)."""
+"""The daemon's submitters against Prefect's test harness (a real temporary Prefect server)."""
 
 from __future__ import annotations
 
@@ -17,14 +17,10 @@ from prefect.testing.utilities import prefect_test_harness
 if TYPE_CHECKING:
     from prefect.deployments.runner import RunnerDeployment
 
-from rodrunnerd.errors import PermanentSubmissionError, TransientSubmissionError
-from rodrunnerd.submitter import (
-    DeploymentSubmitter,
-    EmbeddedSubmitter,
-    Job,
-    Outcome,
-    translate_prefect_error,
-)
+from rodrunner.flowruns.deployment import DeploymentSubmitter
+from rodrunner.flowruns.embedded import EmbeddedSubmitter
+from rodrunner.flowruns.outcomes import Outcome
+from rodrunner.run import IngestRequest
 
 GATE = threading.Event()
 CALLS: list[dict[str, Any]] = []
@@ -55,9 +51,16 @@ def harness() -> Iterator[None]:
         yield
 
 
-def job(run_dir: str, attempt: int = 0) -> Job:
-    """A job for ``run_dir``."""
-    return Job(run_dir, run_dir.rsplit("/", 1)[-1], "novaseq", f"key-{run_dir}", attempt=attempt)
+def job(run_dir: str, attempt: int = 0, config: str | None = None) -> IngestRequest:
+    """A request for ``run_dir``."""
+    return IngestRequest(
+        run_dir=run_dir,
+        run_id=run_dir.rsplit("/", 1)[-1],
+        sequencer_type="novaseq",
+        completion_key=f"key-{run_dir}",
+        attempt=attempt,
+        config=config,
+    )
 
 
 def collect(
@@ -81,7 +84,7 @@ def ended(n: int) -> Callable[[list[Outcome]], bool]:
 
 def test_job_parameters_carry_a_path_never_secrets() -> None:
     """Flow parameters are the run folder, type, force and the config file path only."""
-    params = job("/seq/r1").parameters("/etc/rodrunner/config.yaml")
+    params = job("/seq/r1", config="/etc/rodrunner/config.yaml").parameters()
     assert params == {
         "run_dir": "/seq/r1",
         "sequencer_type": "novaseq",
@@ -95,17 +98,19 @@ def test_job_parameters_carry_a_path_never_secrets() -> None:
 @pytest.mark.usefixtures("harness")
 def test_embedded_runs_flows_and_reports_outcomes() -> None:
     """Embedded submission runs the flow and reports ingested, failed and raised runs."""
-    sub = EmbeddedSubmitter(max_concurrent=3, config_path="/cfg.yaml", flow=fake_ingest)
+    sub = EmbeddedSubmitter(max_concurrent=3, flow=fake_ingest)
     sub.start()
     try:
         for name in ("/seq/ok", "/seq/fails", "/seq/raises"):
-            assert sub.submit(job(name))
+            assert sub.submit(job(name, config="/cfg.yaml"))
         got = collect(sub, ended(3))
     finally:
         sub.stop(5)
     final = {o.job.run_dir: o for o in got if o.kind != "running"}
     assert final["/seq/ok"].kind == "ingested"
-    assert final["/seq/ok"].result["files"] == 3
+    summary = final["/seq/ok"].summary
+    assert summary is not None
+    assert summary.files == 3
     assert final["/seq/ok"].flow_run_id
     assert final["/seq/fails"].kind == "failed"
     assert final["/seq/fails"].error == "bad checksum"
@@ -119,7 +124,7 @@ def test_embedded_runs_flows_and_reports_outcomes() -> None:
 def test_embedded_is_bounded_and_stop_reports_unfinished() -> None:
     """At most max_concurrent ingests run; stop() after the grace lists the unfinished."""
     GATE.clear()
-    sub = EmbeddedSubmitter(max_concurrent=1, config_path=None, flow=fake_ingest)
+    sub = EmbeddedSubmitter(max_concurrent=1, flow=fake_ingest)
     sub.start()
     assert sub.submit(job("/seq/r-blocked"))
     assert sub.free_slots() == 0
@@ -135,7 +140,6 @@ def test_unreachable_prefect_defers_without_losing_the_run() -> None:
     with temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}):
         sub = DeploymentSubmitter(
             deployment="Ingest Run/rodrunner-ingest-run",
-            config_path=None,
             retry_attempts=2,
             retry_max_seconds=2,
         )
@@ -148,12 +152,6 @@ def test_unreachable_prefect_defers_without_losing_the_run() -> None:
             sub.stop(1)
 
 
-def test_errors_are_translated() -> None:
-    """Connection errors are transient; anything unknown is permanent."""
-    assert isinstance(translate_prefect_error(ConnectionError("x")), TransientSubmissionError)
-    assert isinstance(translate_prefect_error(ValueError("x")), PermanentSubmissionError)
-
-
 @pytest.mark.slow
 @pytest.mark.usefixtures("harness")
 def test_deployment_submission_is_idempotent_and_followed() -> None:
@@ -162,8 +160,8 @@ def test_deployment_submission_is_idempotent_and_followed() -> None:
     deployment = cast("RunnerDeployment", fake_ingest.to_deployment(name="unit"))
     deployment.apply()
     name = "Fake Ingest/unit"
-    first = DeploymentSubmitter(deployment=name, config_path=None, poll_interval=0.2)
-    second = DeploymentSubmitter(deployment=name, config_path=None, poll_interval=0.2)
+    first = DeploymentSubmitter(deployment=name, poll_interval=0.2)
+    second = DeploymentSubmitter(deployment=name, poll_interval=0.2)
     first.start()
     second.start()
     try:
@@ -194,7 +192,7 @@ def test_deployment_submission_is_idempotent_and_followed() -> None:
 @pytest.mark.usefixtures("harness")
 def test_unknown_deployment_fails_permanently() -> None:
     """A deployment that does not exist ends the job as failed, naming the fix."""
-    sub = DeploymentSubmitter(deployment="Nope/nothing", config_path=None)
+    sub = DeploymentSubmitter(deployment="Nope/nothing")
     sub.start()
     try:
         assert sub.submit(job("/seq/x"))
@@ -210,7 +208,7 @@ def test_unknown_deployment_fails_permanently() -> None:
 def test_a_conflict_is_its_own_outcome_in_both_modes() -> None:
     """A flow run ended Failed named Conflict is a `conflict` outcome (not `failed`, which the
     daemon would retry), embedded and followed through a deployment."""
-    embedded = EmbeddedSubmitter(max_concurrent=1, config_path=None, flow=fake_ingest)
+    embedded = EmbeddedSubmitter(max_concurrent=1, flow=fake_ingest)
     embedded.start()
     try:
         assert embedded.submit(job("/seq/emb-conflict"))
@@ -223,9 +221,7 @@ def test_a_conflict_is_its_own_outcome_in_both_modes() -> None:
 
     deployment = cast("RunnerDeployment", fake_ingest.to_deployment(name="conflict"))
     deployment.apply()
-    follower = DeploymentSubmitter(
-        deployment="Fake Ingest/conflict", config_path=None, poll_interval=0.2
-    )
+    follower = DeploymentSubmitter(deployment="Fake Ingest/conflict", poll_interval=0.2)
     follower.start()
     try:
         assert follower.submit(job("/seq/dep-conflict"))

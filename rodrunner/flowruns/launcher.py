@@ -1,11 +1,11 @@
-"""Start workflows and read their flow runs: the API's one door to Prefect.
+"""Start any workflow now and report on its flow run: the API's use of the Prefect door.
 
 Two ways, as the daemon submits (``daemon.submit``):
 
 - ``embedded``: the flow run is created through the Prefect client (so its id is known at
   once and is the real Prefect id), then run by Prefect's flow engine on a bounded pool of
   threads (``daemon.max_concurrent_ingests``). Runs beyond the pool wait as Pending.
-- ``deployment``: ``run_deployment(name, parameters, timeout=0, as_subflow=False)``; runners
+- ``deployment``: :func:`~rodrunner.flowruns.prefect.start_deployment`; runners
   (``rodrunner serve``) or workers execute.
 
 Parameters are plain values and the configuration FILE PATH, never a secret.
@@ -19,17 +19,18 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
 from uuid import UUID
 
 import structlog
 
-from rodrunner.api.models import FlowRunStatus
-from rodrunner.api.workflows import WORKFLOWS, Workflow
 from rodrunner.config import AppConfig
-from rodrunner.errors import PrefectUnavailableError, UnknownWorkflowError
+from rodrunner.errors import PrefectUnavailableError
+from rodrunner.flowruns.prefect import describe, read_flow_run, start_deployment, translated
 
-__all__ = ["FlowLauncher", "prefect_problem"]
+__all__ = ["FlowLauncher", "FlowRunReport", "Launchable"]
 
 log = structlog.get_logger()
 
@@ -41,32 +42,36 @@ KEPT_RESULTS = 500
 """Final states of embedded runs kept in memory for their results."""
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) < 500 else text[:500] + "..."
+class Launchable(Protocol):
+    """A workflow the launcher can start (the API's ``Workflow``)."""
+
+    @property
+    def name(self) -> str:
+        """The flow's name."""
+
+    def load(self) -> Any:
+        """The Prefect flow object."""
+
+    def deployment(self, config: AppConfig) -> str:
+        """The deployment that runs it (``<flow name>/<deployment name>``)."""
 
 
-def _translate(exc: Exception, doing: str) -> Exception:
-    from prefect.exceptions import ObjectNotFound
+@dataclass(frozen=True, slots=True)
+class FlowRunReport:
+    """What Prefect knows of one flow run, and its (small) result when it ran here."""
 
-    if isinstance(exc, ObjectNotFound):
-        return UnknownWorkflowError(f"Prefect has no {doing}; check the name or id")
-    return PrefectUnavailableError(
-        f"Prefect could not {doing} ({type(exc).__name__}: {_describe(exc)}); check that the "
-        "Prefect API (PREFECT_API_URL) is up"
-    )
-
-
-def prefect_problem() -> str | None:
-    """None when the Prefect API answers its health check, else what went wrong."""
-    from prefect.client.orchestration import get_client
-
-    try:
-        with get_client(sync_client=True) as client:
-            problem = client.api_healthcheck()
-    except Exception as exc:  # any failure to reach Prefect is the answer here
-        return f"{type(exc).__name__}: {_describe(exc)}"
-    return None if problem is None else _describe(problem)
+    flow_run_id: str
+    name: str
+    workflow_name: str
+    state_type: str | None
+    state_name: str | None
+    message: str | None
+    is_final: bool
+    created: datetime | None
+    start_time: datetime | None
+    end_time: datetime | None
+    total_run_time_seconds: float
+    result: Any
 
 
 def _small(value: Any) -> Any:
@@ -96,50 +101,25 @@ class FlowLauncher:
         """``embedded`` or ``deployment``."""
         return self._mode
 
-    def start(self, workflow: Workflow, parameters: dict[str, Any]) -> str:
+    def start(self, workflow: Launchable, parameters: dict[str, Any]) -> str:
         """Start ``workflow``; its Prefect flow run id, at once."""
         if self._closed:
             raise PrefectUnavailableError("the API is shutting down; try again once it is back")
         if self._mode == "deployment":
-            return self._start_deployment(workflow, parameters)
+            deployment = workflow.deployment(self._config)
+            flow_run_id = start_deployment(deployment, parameters, tags=["rodrunner", "api"])
+            log.info("api.flow_submitted", workflow=workflow.name, flow_run_id=flow_run_id)
+            return flow_run_id
         return self._start_embedded(workflow, parameters)
 
-    def _start_deployment(self, workflow: Workflow, parameters: dict[str, Any]) -> str:
-        from prefect.deployments import run_deployment
-
-        name = workflow.deployment(self._config)
-        try:
-            flow_run: Any = run_deployment(
-                name=name,
-                parameters=parameters,
-                timeout=0,
-                as_subflow=False,
-                tags=["rodrunner", "api"],
-            )
-        except Exception as exc:
-            from prefect.exceptions import ObjectNotFound
-
-            if isinstance(exc, ObjectNotFound):
-                raise PrefectUnavailableError(
-                    f"Prefect has no deployment {name!r}; start `rodrunner serve` (or set "
-                    "daemon.submit: embedded)"
-                ) from exc
-            raise _translate(exc, f"submit to deployment {name!r}") from exc
-        flow_run_id = str(flow_run.id)
-        log.info("api.flow_submitted", workflow=workflow.name, flow_run_id=flow_run_id)
-        return flow_run_id
-
-    def _start_embedded(self, workflow: Workflow, parameters: dict[str, Any]) -> str:
+    def _start_embedded(self, workflow: Launchable, parameters: dict[str, Any]) -> str:
         from prefect.client.orchestration import get_client
 
         flow = workflow.load()
-        try:
-            with get_client(sync_client=True) as client:
-                flow_run = client.create_flow_run(
-                    flow, parameters=parameters, tags=["rodrunner", "api"]
-                )
-        except Exception as exc:
-            raise _translate(exc, f"create a flow run of {workflow.name!r}") from exc
+        with translated("flow", workflow.name), get_client(sync_client=True) as client:
+            flow_run = client.create_flow_run(
+                flow, parameters=parameters, tags=["rodrunner", "api"]
+            )
         flow_run_id = str(flow_run.id)
         with self._lock:
             future = self._pool.submit(self._run, flow, flow_run, parameters)
@@ -159,7 +139,7 @@ class FlowLauncher:
         try:
             state = run_flow(flow, flow_run=flow_run, parameters=parameters, return_type="state")
         except BaseException as exc:  # the engine itself failed; Prefect marks the run crashed
-            log.error("api.flow_crashed", flow_run_id=flow_run_id, error=_describe(exc))
+            log.error("api.flow_crashed", flow_run_id=flow_run_id, error=describe(exc, 500))
             return
         with self._lock:
             self._states[flow_run_id] = state
@@ -183,23 +163,19 @@ class FlowLauncher:
         except Exception:  # a crashed run has no result to show
             return None
 
-    def status(self, flow_run_id: UUID) -> FlowRunStatus:
-        """What Prefect knows of the flow run; :class:`UnknownWorkflowError` if nothing."""
+    def status(self, flow_run_id: UUID) -> FlowRunReport:
+        """What Prefect knows of the flow run; :class:`NotInPrefectError` if nothing."""
         from prefect.client.orchestration import get_client
 
-        try:
-            with get_client(sync_client=True) as client:
-                flow_run = client.read_flow_run(flow_run_id)
-                flow = client.read_flow(flow_run.flow_id)
-        except Exception as exc:
-            raise _translate(exc, f"flow run {flow_run_id}") from exc
+        with translated("flow run", flow_run_id), get_client(sync_client=True) as client:
+            flow_run = read_flow_run(client, flow_run_id)
+            flow = client.read_flow(flow_run.flow_id)
         state = flow_run.state
-        name = flow.name if flow.name in WORKFLOWS else None
         final = bool(state is not None and state.is_final())
-        return FlowRunStatus(
+        return FlowRunReport(
             flow_run_id=str(flow_run.id),
             name=flow_run.name,
-            workflow_name=name or flow.name,
+            workflow_name=flow.name,
             state_type=state.type.value if state is not None else None,
             state_name=state.name if state is not None else None,
             message=state.message if state is not None else None,
@@ -236,4 +212,4 @@ class FlowLauncher:
                         fid, Cancelled(message="the rodrunner API stopped before it started")
                     )
         except Exception as exc:  # best effort on the way out
-            log.warning("api.cancel_failed", error=_describe(exc), flow_runs=len(waiting))
+            log.warning("api.cancel_failed", error=describe(exc, 500), flow_runs=len(waiting))

@@ -1,19 +1,24 @@
-"""daemon.submit: deployment — the API submits through run_deployment to a real deployment."""
+"""The API's launcher: deployment submission to a real deployment; an embedded run's result."""
 
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
+from uuid import UUID
 
 from fastapi.testclient import TestClient
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
 
 from rodrunner.api import create_app
-from rodrunner.config import get_config
+from rodrunner.config import AppConfig, get_config
+from rodrunner.flowruns.launcher import FlowLauncher
+from rodrunner.run import IngestSummary
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.workflows.ingest import ingest_sequencer_runs
 from tests.rodrunner.api.conftest import TOKEN, write_api_config
+from tests.rodrunner.test_run import SUMMARY, summary_flow
 
 
 def test_deployment_mode_submits_to_the_named_deployment(
@@ -62,3 +67,40 @@ def test_deployment_mode_submits_to_the_named_deployment(
         "root_dir": None,
         "completion_indicator": None,
     }
+
+
+class _SummaryWorkflow:
+    """A workflow whose flow returns an ingest summary as "Ingest Run" does."""
+
+    name = "Summary Round Trip"
+
+    def load(self) -> object:
+        """The flow."""
+        return summary_flow
+
+    def deployment(self, config: AppConfig) -> str:
+        """Never used: the launcher runs embedded here."""
+        return f"{self.name}/unused"
+
+
+def test_a_flow_runs_result_read_through_the_door_is_the_summary(prefect_harness: None) -> None:
+    """An embedded flow run's status, once final, carries the summary dict it returned and
+    IngestSummary reads it back unchanged; a Conflict run's too."""
+    launcher = FlowLauncher(AppConfig())
+    try:
+        reports = {}
+        for fail in (False, True):
+            flow_run_id = UUID(launcher.start(_SummaryWorkflow(), {"fail": fail}))
+            report = launcher.status(flow_run_id)
+            deadline = time.monotonic() + 60
+            while not report.is_final and time.monotonic() < deadline:
+                time.sleep(0.2)
+                report = launcher.status(flow_run_id)
+            reports[fail] = report
+    finally:
+        launcher.close()
+    assert reports[False].state_type == "COMPLETED"
+    assert IngestSummary.from_result(reports[False].result) == SUMMARY
+    assert reports[True].state_name == "Conflict"
+    held = IngestSummary.from_result(reports[True].result)
+    assert (held.status, held.run_id) == ("conflict", SUMMARY.run_id)

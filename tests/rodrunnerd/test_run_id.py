@@ -1,0 +1,72 @@
+"""A run's id: the daemon's run.* events and the flow's ingest.* events name one run alike."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from structlog.testing import capture_logs
+
+from rodrunner.config import AppConfig, get_config
+from rodrunner.ledger.states import RunState
+from rodrunner.sandbox import SandboxInfo
+from rodrunner.simulate import simulate_run
+from rodrunnerd.daemon import Daemon
+from rodrunnerd.sdnotify import Notifier
+
+
+def _config(tmp: Path, sandbox: SandboxInfo) -> AppConfig:
+    config = {
+        "irods": {
+            "host": sandbox.host,
+            "port": sandbox.port,
+            "zone": sandbox.zone,
+            "user": sandbox.user,
+            "password": sandbox.password.get_secret_value(),
+        },
+        "sequencer": {"base_dir": str(tmp / "share"), "types": {"miseq": {}}},
+        "daemon": {"state_dir": str(tmp / "state"), "settle_seconds": 0},
+    }
+    (tmp / "share" / "miseq").mkdir(parents=True, exist_ok=True)
+    path = tmp / "config.yaml"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return get_config(path)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+@pytest.mark.usefixtures("prefect_harness")
+def test_a_renamed_run_folder_is_named_by_its_runinfo_id_in_every_event(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """A run folder renamed away from its RunInfo id: run.submitted, ingest.* and run.ingested
+    all carry the RunInfo id, which also names the collection (as before)."""
+    config = _config(tmp_path, irods_sandbox)
+    made = simulate_run(tmp_path / "staging", "miseq", files=3, size=100)
+    run = made.rename(tmp_path / "share" / "miseq" / "renamed-by-an-operator")
+    daemon = Daemon(config, notifier=Notifier(None))
+    with capture_logs() as logs:
+        daemon.start()
+        try:
+            assert daemon.ledger is not None
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                daemon.step()
+                record = daemon.ledger.get(str(run))
+                if record is not None and record.state is RunState.INGESTED:
+                    break
+                daemon.sink.wait(0.1)
+        finally:
+            daemon.stop()
+    named = {
+        e["event"]: e["run_id"]
+        for e in logs
+        if e["event"] in ("run.submitted", "ingest.started", "ingest.complete", "run.ingested")
+    }
+    assert named == dict.fromkeys(
+        ("run.submitted", "ingest.started", "ingest.complete", "run.ingested"), made.name
+    )
+    [ingested] = [e for e in logs if e["event"] == "run.ingested"]
+    assert ingested["irods_path"].endswith(f"/miseq/{made.name}")
