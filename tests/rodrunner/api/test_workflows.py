@@ -88,7 +88,15 @@ def test_run_ingest_run_then_update_metadata_by_irods_path(
     client: TestClient, api_config: AppConfig
 ) -> None:
     """Ingest Run of a run_dir in the root completes; so does Update Run Metadata on its result."""
-    run_dir = simulate_run(api_config.sequencer.base_dir / "miseq", "miseq", files=4, size=64)
+    # A run id of its own: other tests ingest the default MiSeq run into the shared sandbox
+    # from other folders, and a second folder with one run id is (rightly) a conflict.
+    run_dir = simulate_run(
+        api_config.sequencer.base_dir / "miseq",
+        "miseq",
+        files=4,
+        size=64,
+        run_id="230825_M04034_0087_000000000-APIWF",
+    )
     response = client.post(
         "/workflows/run",
         json={"workflow_name": "Ingest Run", "parameters": {"run_dir": str(run_dir)}},
