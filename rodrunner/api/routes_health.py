@@ -11,7 +11,7 @@ from rodrunner.api.deps import get_services
 from rodrunner.api.models import Component, Health
 from rodrunner.api.services import Services
 from rodrunner.errors import IRODSError, LedgerError, RodrunnerError
-from rodrunner.flowruns.prefect import prefect_problem
+from rodrunner.flowruns.prefect import api_url, prefect_problem
 
 router = APIRouter(tags=["health"])
 
@@ -31,9 +31,7 @@ def _irods(services: Services) -> Component:
 
 
 def _prefect() -> Component:
-    from prefect.settings import PREFECT_API_URL
-
-    url = PREFECT_API_URL.value() or "ephemeral server"
+    url = api_url()
     problem = prefect_problem()
     if problem is not None:
         return Component(status="down", required=True, detail=f"{url}: {problem}")

@@ -30,6 +30,7 @@ from rodrunner.errors import (
 )
 
 __all__ = [
+    "api_url",
     "describe",
     "prefect_problem",
     "read_flow_run",
@@ -46,6 +47,13 @@ RETRY_ATTEMPTS = 4
 """Calls a Prefect request gets at most (the first one included)."""
 RETRY_MAX_SECONDS = 30.0
 """Seconds after which a Prefect request is not tried again."""
+
+
+def api_url() -> str:
+    """The Prefect API this process talks to, as operators read it in a health answer."""
+    from prefect.settings import PREFECT_API_URL
+
+    return PREFECT_API_URL.value() or "ephemeral server"
 
 
 def describe(exc: BaseException, limit: int = 2000) -> str:
