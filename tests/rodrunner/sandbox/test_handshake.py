@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import ssl
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from irods import exception as ex
 from irods.session import iRODSSession
 
 from rodrunner.sandbox import run_sandbox
-from tests.conftest import sandbox_session
+from tests.conftest import sandbox_session, self_signed_certificate
 
 
 def test_connect_reports_the_traced_server_version(irods_session: iRODSSession) -> None:
@@ -20,41 +19,9 @@ def test_connect_reports_the_traced_server_version(irods_session: iRODSSession) 
         assert conn.server_version == (5, 0, 2)
 
 
-def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
-
-
 def test_tls_round_trip_with_a_self_signed_certificate(tmp_path: Path) -> None:
     """With a certificate the client negotiates TLS, moves bytes both ways, disconnects cleanly."""
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     local = tmp_path / "hello.txt"
     local.write_bytes(b"over TLS\n" * 1000)
     with run_sandbox(tmp_path / "sb", tls_cert=cert, tls_key=key) as info:
@@ -83,7 +50,7 @@ def test_tls_round_trip_with_a_self_signed_certificate(tmp_path: Path) -> None:
 
 def test_tls_sandbox_refuses_a_client_that_does_not_negotiate(tmp_path: Path) -> None:
     """A TLS sandbox answers a plain client with an error that says how to configure TLS."""
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     with run_sandbox(tmp_path / "sb", tls_cert=cert, tls_key=key) as info:
         session = sandbox_session(info)
         try:

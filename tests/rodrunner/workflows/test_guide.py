@@ -506,9 +506,9 @@ def starttls_smtp_server(tmp_path: Path) -> Iterator[tuple[int, _Mailbox]]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    from tests.rodrunner.sandbox.test_server import _self_signed
+    from tests.conftest import self_signed_certificate
 
-    cert, key = _self_signed(tmp_path)
+    cert, key = self_signed_certificate(tmp_path)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     box = _Mailbox(messages=[], logins=[])
