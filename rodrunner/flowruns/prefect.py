@@ -36,9 +36,6 @@ from rodrunner.errors import (
 )
 
 __all__ = [
-    "API_RETRY_MAX_SECONDS",
-    "RETRY_ATTEMPTS",
-    "RETRY_MAX_SECONDS",
     "describe",
     "prefect_problem",
     "read_flow_run",
@@ -51,14 +48,15 @@ __all__ = [
 
 log = structlog.get_logger()
 
+API_RETRY_MAX_SECONDS = 5.0
+"""Seconds after which a request the API makes while a person waits for its answer is not
+tried again (:data:`RETRY_MAX_SECONDS` for the daemon's)."""
+RETRY_MAX_WAIT = 10.0
+"""The longest pause between two tries."""
 RETRY_ATTEMPTS = 4
 """Calls a Prefect request gets at most (the first one included)."""
 RETRY_MAX_SECONDS = 30.0
 """Seconds after which a Prefect request is not tried again."""
-API_RETRY_MAX_SECONDS = 5.0
-"""The same, for a request the API makes while a person waits for its answer."""
-RETRY_MAX_WAIT = 10.0
-"""The longest pause between two tries."""
 
 
 def describe(exc: BaseException, limit: int = 2000) -> str:
