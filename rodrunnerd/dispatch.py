@@ -135,7 +135,7 @@ class Dispatch:
                 continue
             if self.submitter.free_slots() <= 0 or self.ctx.stop_event.is_set():
                 return
-            try:  # the id the flow names the run by (its metadata's): run.* events use it too
+            try:  # the id the flow names the run by (its metadata's): the ledger keeps it too
                 run_id = run_id_of(Path(rec.run_dir), rec.sequencer_type)
             except (RodrunnerError, OSError):  # the flow will say what is wrong
                 run_id = rec.run_id
@@ -148,9 +148,10 @@ class Dispatch:
                 force=rec.forced,
                 attempt=rec.attempts,
             )
-            # The ledger first: a run it will not move to submitted is never handed over.
+            # The ledger first: a run it will not move to submitted is never handed over. From
+            # here on the ledger knows the run by the id the flow names it by.
             try:
-                ledger.transition(rec.run_dir, RunState.SUBMITTED)
+                rec = ledger.transition(rec.run_dir, RunState.SUBMITTED, run_id=run_id)
             except LedgerError as exc:
                 runlog(rec).warning("run.transition_refused", error=str(exc))
                 continue
@@ -160,7 +161,7 @@ class Dispatch:
                 continue
             # The flow run of this attempt has no id yet (embedded: not before it ends); the
             # record's id is a former attempt's.
-            runlog(rec, flow_run=False).bind(run_id=shown(run_id)).info(
+            runlog(rec, flow_run=False).info(
                 "run.submitted",
                 submit=self.ctx.config.daemon.submit,
                 attempt=rec.attempts + 1,
@@ -187,11 +188,10 @@ class Dispatch:
             if rec is not None and rec.state is RunState.SUBMITTED:
                 ledger.transition(run_dir, RunState.RUNNING, flow_run_id=outcome.flow_run_id)
             return
-        run_id = shown(outcome.job.run_id or run_dir)
         if outcome.kind == "ingested":
             rec = ledger.transition(run_dir, RunState.INGESTED, flow_run_id=outcome.flow_run_id)
             summary = outcome.summary
-            runlog(rec).bind(run_id=run_id).info(
+            runlog(rec).info(
                 "run.ingested",
                 status=summary.status if summary else None,
                 irods_path=summary.irods_path if summary else None,
@@ -205,7 +205,7 @@ class Dispatch:
             rec = ledger.transition(
                 run_dir, RunState.CONFLICT, error=outcome.error, flow_run_id=outcome.flow_run_id
             )
-            runlog(rec).bind(run_id=run_id).warning("run.conflict", error=outcome.error)
+            runlog(rec).warning("run.conflict", error=outcome.error)
             return
         rec = ledger.transition(
             run_dir, RunState.FAILED, error=outcome.error, flow_run_id=outcome.flow_run_id
@@ -219,7 +219,7 @@ class Dispatch:
         )
         if at is not None:
             rec = ledger.transition(run_dir, RunState.FAILED, next_attempt_at=at)
-        runlog(rec).bind(run_id=run_id).error(
+        runlog(rec).error(
             "run.failed",
             error=outcome.error,
             attempts=rec.attempts,

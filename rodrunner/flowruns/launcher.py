@@ -5,8 +5,11 @@ Two ways, as the daemon submits (``daemon.submit``):
 - ``embedded``: the flow run is created through the Prefect client (so its id is known at
   once and is the real Prefect id), then run by Prefect's flow engine on a bounded pool of
   threads (``daemon.max_concurrent_ingests``). Runs beyond the pool wait as Pending.
-- ``deployment``: :func:`~rodrunner.flowruns.prefect.start_deployment`; runners
-  (``rodrunner serve``) or workers execute.
+- ``deployment``: :func:`~rodrunner.flowruns.prefect.start_deployment` under the one retry
+  policy with the API's short stop (:data:`~rodrunner.flowruns.prefect.API_RETRY_MAX_SECONDS`)
+  and an idempotency key of its own, so a retry finds the flow run a lost answer made;
+  runners (``rodrunner serve``) or workers execute. Prefect still down after that:
+  :class:`~rodrunner.errors.PrefectUnavailableError`.
 
 Parameters are plain values and the configuration FILE PATH, never a secret.
 """
@@ -16,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
@@ -28,7 +32,15 @@ import structlog
 
 from rodrunner.config import AppConfig
 from rodrunner.errors import PrefectUnavailableError
-from rodrunner.flowruns.prefect import describe, read_flow_run, start_deployment, translated
+from rodrunner.flowruns.prefect import (
+    API_RETRY_MAX_SECONDS,
+    RETRY_ATTEMPTS,
+    describe,
+    read_flow_run,
+    retrying,
+    start_deployment,
+    translated,
+)
 
 __all__ = ["FlowLauncher", "FlowRunReport", "Launchable"]
 
@@ -85,8 +97,16 @@ def _small(value: Any) -> Any:
 class FlowLauncher:
     """Starts workflows and reports on their flow runs (see the module docstring)."""
 
-    def __init__(self, config: AppConfig) -> None:
+    def __init__(
+        self,
+        config: AppConfig,
+        *,
+        retry_attempts: int = RETRY_ATTEMPTS,
+        retry_max_seconds: float = API_RETRY_MAX_SECONDS,
+    ) -> None:
         self._config = config
+        self._retry_attempts = retry_attempts
+        self._retry_max = retry_max_seconds
         self._mode = config.daemon.submit
         self._pool = ThreadPoolExecutor(
             max_workers=config.daemon.max_concurrent_ingests, thread_name_prefix="api-flow"
@@ -107,7 +127,13 @@ class FlowLauncher:
             raise PrefectUnavailableError("the API is shutting down; try again once it is back")
         if self._mode == "deployment":
             deployment = workflow.deployment(self._config)
-            flow_run_id = start_deployment(deployment, parameters, tags=["rodrunner", "api"])
+            flow_run_id = retrying(self._retry_attempts, self._retry_max)(
+                start_deployment,
+                deployment,
+                parameters,
+                tags=["rodrunner", "api"],
+                idempotency_key=f"rodrunner-api-{uuid.uuid4()}",
+            )
             log.info("api.flow_submitted", workflow=workflow.name, flow_run_id=flow_run_id)
             return flow_run_id
         return self._start_embedded(workflow, parameters)

@@ -4,6 +4,12 @@
 ``ObjectNotFound`` → :class:`NotInPrefectError`; an overloaded or unreachable API (5xx, 408,
 429, transport errors, time-outs) → :class:`PrefectUnavailableError`, the only kind
 :func:`retrying` tries again; anything else → :class:`PrefectRefusedError`.
+
+:func:`retrying` is the one retry policy for Prefect: the daemon's deployment submissions
+(:data:`RETRY_MAX_SECONDS`), the API's deployment starts (:data:`API_RETRY_MAX_SECONDS`: a
+person waits for the answer) and :func:`warm_up` go through it. A request that could make a
+second flow run when tried again (creating an embedded flow run, which has no idempotency key)
+is not retried.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from tenacity import (
     Retrying,
     retry_if_exception_type,
     stop_after_attempt,
-    stop_after_delay,
+    stop_before_delay,
     wait_random_exponential,
 )
 
@@ -43,6 +49,11 @@ __all__ = [
 
 log = structlog.get_logger()
 
+API_RETRY_MAX_SECONDS = 5.0
+"""Seconds after which a request the API makes while a person waits for its answer is not
+tried again (:data:`RETRY_MAX_SECONDS` for the daemon's)."""
+RETRY_MAX_WAIT = 10.0
+"""The longest pause between two tries."""
 RETRY_ATTEMPTS = 4
 """Calls a Prefect request gets at most (the first one included)."""
 RETRY_MAX_SECONDS = 30.0
@@ -111,12 +122,13 @@ def _log_retry(state: RetryCallState) -> None:
 
 
 def retrying(attempts: int = RETRY_ATTEMPTS, max_seconds: float = RETRY_MAX_SECONDS) -> Retrying:
-    """The retry policy for Prefect requests: bounded in attempts and time, jittered, only on
+    """The retry policy for Prefect requests: at most ``attempts`` tries, no pause that would
+    end past ``max_seconds`` after the first, jittered exponential pauses, only on
     :class:`PrefectUnavailableError`, one ``submit.retrying`` event per retry; the last error
     is raised as it is."""
     return Retrying(
-        stop=stop_after_attempt(attempts) | stop_after_delay(max_seconds),
-        wait=wait_random_exponential(multiplier=0.5, max=10),
+        stop=stop_after_attempt(attempts) | stop_before_delay(max_seconds),
+        wait=wait_random_exponential(multiplier=0.5, max=min(RETRY_MAX_WAIT, max_seconds)),
         retry=retry_if_exception_type(PrefectUnavailableError),
         before_sleep=_log_retry,
         reraise=True,
@@ -165,15 +177,27 @@ def prefect_problem() -> str | None:
     return None if problem is None else describe(problem, 500)
 
 
-def warm_up(attempts: int = 3) -> bool:
+def _healthy() -> None:
+    """Raise :class:`PrefectUnavailableError` unless the Prefect API answers its health
+    check."""
+    problem = prefect_problem()
+    if problem is not None:
+        raise PrefectUnavailableError(
+            f"the Prefect API did not answer its health check ({problem}); check that the "
+            "Prefect API (PREFECT_API_URL) is up"
+        )
+
+
+def warm_up(attempts: int = RETRY_ATTEMPTS, max_seconds: float = RETRY_MAX_SECONDS) -> bool:
     """Reach the Prefect API once, from one thread, before flows run in several.
 
     Without ``PREFECT_API_URL`` Prefect starts a temporary server on first use; two worker
-    threads racing to start it each start one and time out. True when the API answered.
+    threads racing to start it each start one and time out. Tries as :func:`retrying` says;
+    True when the API answered, else False after one ``submit.prefect_unavailable`` event.
     """
-    for attempt in range(1, attempts + 1):
-        problem = prefect_problem()
-        if problem is None:
-            return True
-        log.warning("submit.prefect_unavailable", attempt=attempt, error=problem)
-    return False
+    try:
+        retrying(attempts, max_seconds)(_healthy)
+    except PrefectUnavailableError as exc:
+        log.warning("submit.prefect_unavailable", error=str(exc))
+        return False
+    return True

@@ -10,7 +10,14 @@ transaction. The rules of a transition live here and only here:
   ``forced``;
 - leaving ``failed`` clears ``next_attempt_at``;
 - leaving ``ingested`` or ``skipped`` (a new completion) resets ``attempts``;
-- the operator's retry puts a run back to ``queued`` with attempts and backoff reset.
+- the operator's retry puts a run back to ``queued`` with attempts and backoff reset;
+- a run id given replaces the stored one (the daemon gives the run's metadata id when it hands
+  the run over: ``submitted``); when it differs, the history row notes the old and the new id
+  in its ``error`` text (the record's ``last_error`` is left alone).
+
+Until its first submission a run is known by discovery's id (the folder's name, a SMRT cell's
+movie name); from then on by the id its metadata names, the one the flow, its events and its
+iRODS collection carry.
 
 :func:`backoff_seconds` is the one backoff policy of failed runs.
 """
@@ -24,6 +31,7 @@ from typing import Any, NamedTuple
 
 from rodrunner.errors import IllegalTransitionError
 from rodrunner.ledger.states import RETRYABLE_BY_OPERATOR, RunState, is_allowed
+from rodrunner.names import shown
 
 __all__ = [
     "MAX_BACKOFF",
@@ -31,6 +39,7 @@ __all__ = [
     "RunRecord",
     "Transition",
     "backoff_seconds",
+    "id_note",
     "lookup_keys",
     "new_record",
     "operator_retry",
@@ -123,6 +132,7 @@ def transition(
     trigger_mtime: float | None = None,
     next_attempt_at: float | None = None,
     forced: bool | None = None,
+    run_id: str | None = None,
 ) -> tuple[RunRecord, Transition]:
     """``current`` moved to ``to`` (see the module docstring for the rules).
 
@@ -150,8 +160,14 @@ def transition(
         is_forced = False
     if next_attempt_at is not None:
         next_at = next_attempt_at
+    new_id = current.run_id if run_id is None else run_id
+    note = error
+    if new_id != current.run_id:
+        renamed = id_note(current.run_id, new_id)
+        note = renamed if error is None else f"{error}; {renamed}"
     record = replace(
         current,
+        run_id=new_id,
         state=to,
         attempts=attempts,
         last_error=last_error,
@@ -162,7 +178,12 @@ def transition(
         updated_at=now,
         forced=is_forced,
     )
-    return record, Transition(current.state, to, now, error)
+    return record, Transition(current.state, to, now, note)
+
+
+def id_note(old: str, new: str) -> str:
+    """The history text of a run whose id changed from ``old`` to ``new`` at submission."""
+    return f"run id '{shown(new)}' from the run's metadata (was '{shown(old)}')"
 
 
 def operator_retry(current: RunRecord, *, now: float) -> tuple[RunRecord, Transition]:

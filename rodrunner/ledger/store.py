@@ -202,8 +202,10 @@ class Ledger:
         trigger_mtime: float | None = None,
         next_attempt_at: float | None = None,
         forced: bool | None = None,
+        run_id: str | None = None,
     ) -> RunRecord:
-        """Move ``run_dir`` to state ``to`` (:func:`rodrunner.ledger.records.transition`).
+        """Move ``run_dir`` to state ``to`` (:func:`rodrunner.ledger.records.transition`);
+        ``run_id`` renames the run (its metadata's id, given at submission).
 
         Raises :class:`~rodrunner.errors.IllegalTransitionError` naming both states,
         :class:`~rodrunner.errors.UnknownRunError` for a folder never observed.
@@ -222,6 +224,7 @@ class Ledger:
                 trigger_mtime=trigger_mtime,
                 next_attempt_at=next_attempt_at,
                 forced=forced,
+                run_id=run_id,
             )
             self._save(db, record, step, flow_run_id=flow_run_id)
         return record

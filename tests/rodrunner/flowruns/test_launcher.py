@@ -10,10 +10,13 @@ from uuid import UUID
 from fastapi.testclient import TestClient
 from prefect.client.orchestration import get_client
 from prefect.exceptions import ObjectNotFound
+from prefect.settings import PREFECT_API_URL, temporary_settings
+from structlog.testing import capture_logs
 
 from rodrunner.api import create_app
 from rodrunner.config import AppConfig, get_config
 from rodrunner.flowruns.launcher import FlowLauncher
+from rodrunner.flowruns.prefect import RETRY_ATTEMPTS
 from rodrunner.run import IngestSummary
 from rodrunner.sandbox import SandboxInfo
 from rodrunner.workflows.ingest import ingest_sequencer_runs
@@ -67,6 +70,30 @@ def test_deployment_mode_submits_to_the_named_deployment(
         "root_dir": None,
         "completion_indicator": None,
     }
+
+
+def test_an_unreachable_prefect_gives_the_apis_deployment_start_the_one_policys_retries(
+    tmp_path: Path, irods_sandbox_session: SandboxInfo
+) -> None:
+    """With PREFECT_API_URL pointing nowhere, the API's deployment start is retried by the one
+    policy (submit.retrying events, numbered, fewer than its attempts), then answers 503
+    naming PREFECT_API_URL."""
+    config = get_config(
+        write_api_config(tmp_path, irods_sandbox_session, daemon={"submit": "deployment"})
+    )
+    body = {"workflow_name": "Ingest Sequencer Runs", "parameters": {"sequencer_type": "novaseq"}}
+    with (
+        temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}),
+        TestClient(create_app(config)) as client,
+        capture_logs() as logs,
+    ):
+        client.headers["Authorization"] = f"Bearer {TOKEN}"
+        response = client.post("/workflows/run", json=body)
+    assert response.status_code == 503, response.text
+    assert "PREFECT_API_URL" in response.json()["detail"]
+    tries = [e["attempt"] for e in logs if e["event"] == "submit.retrying"]
+    assert 1 <= len(tries) <= RETRY_ATTEMPTS - 1
+    assert tries == list(range(1, len(tries) + 1))
 
 
 class _SummaryWorkflow:

@@ -23,6 +23,7 @@ from rodrunner.flowruns.prefect import (
     retrying,
     start_deployment,
     translate,
+    warm_up,
 )
 
 
@@ -97,3 +98,25 @@ def test_a_refusal_is_not_retried() -> None:
         retrying(attempts=4, max_seconds=30)(refused)
     assert calls == ["x"]
     assert not [e for e in logs if e["event"] == "submit.retrying"]
+
+
+def test_warm_up_against_an_unreachable_prefect_retries_by_the_one_policy() -> None:
+    """warm_up with PREFECT_API_URL pointing nowhere is tried as the one policy says (a
+    submit.retrying event between tries), then says once that Prefect is unavailable, naming
+    PREFECT_API_URL, and answers False."""
+    with (
+        temporary_settings({PREFECT_API_URL: "http://127.0.0.1:9/api"}),
+        capture_logs() as logs,
+    ):
+        assert warm_up(attempts=3, max_seconds=30) is False
+    assert [e["attempt"] for e in logs if e["event"] == "submit.retrying"] == [1, 2]
+    [given_up] = [e for e in logs if e["event"] == "submit.prefect_unavailable"]
+    assert "PREFECT_API_URL" in given_up["error"]
+
+
+@pytest.mark.usefixtures("prefect_harness")
+def test_warm_up_against_a_live_prefect_is_one_call() -> None:
+    """warm_up against a Prefect that answers is True at once, without a retry event."""
+    with capture_logs() as logs:
+        assert warm_up() is True
+    assert not [e for e in logs if e["event"].startswith("submit.")]

@@ -17,6 +17,7 @@ from rodrunner.ledger.records import (
     RunRecord,
     Transition,
     backoff_seconds,
+    id_note,
     lookup_keys,
     new_record,
     operator_retry,
@@ -86,6 +87,22 @@ def test_attempts_count_failures_and_the_success_and_reset_on_a_new_completion()
     done = walk(requeued, S.SUBMITTED, S.RUNNING, S.INGESTED)
     assert (done.attempts, done.last_error, done.forced) == (2, None, False)
     assert walk(done, S.QUEUED).attempts == 0
+
+
+def test_submission_renames_the_run_to_its_metadata_id_with_a_history_note() -> None:
+    """A run id given at submission replaces discovery's; the history row names both ids, the
+    record's last error is left alone, and the same id again writes no note."""
+    failed, _ = transition(walk(seen(), S.QUEUED, S.SUBMITTED), S.FAILED, now=2.0, error="boom")
+    queued = walk(failed, S.QUEUED)
+    submitted, step = transition(queued, S.SUBMITTED, now=3.0, run_id="240101_M00001")
+    assert (submitted.run_id, submitted.last_error) == ("240101_M00001", "boom")
+    assert step == Transition(S.QUEUED, S.SUBMITTED, 3.0, id_note("r1", "240101_M00001"))
+    assert step.error == "run id '240101_M00001' from the run's metadata (was 'r1')"
+    requeued = walk(submitted, S.QUEUED)
+    again, step = transition(requeued, S.SUBMITTED, now=4.0, run_id="240101_M00001")
+    assert (again.run_id, step.error) == ("240101_M00001", None)
+    kept, _ = transition(again, S.RUNNING, now=5.0)
+    assert kept.run_id == "240101_M00001"
 
 
 def test_skipped_clears_the_error_and_the_force() -> None:

@@ -144,6 +144,22 @@ def test_retry_and_forget_by_run_id_or_folder(ledger: Ledger) -> None:
         ledger.retry("r1")
 
 
+def test_submission_stores_the_metadata_run_id_and_notes_the_change(ledger: Ledger) -> None:
+    """The run id given at submission is the one lookups, lists and reopening see; the folder
+    still finds the run; the history row of the submission names both ids."""
+    ledger.observe(RUN, "renamed-folder", "miseq")
+    _walk(ledger, S.QUEUED)
+    ledger.transition(RUN, S.SUBMITTED, run_id="240101_M00001")
+    assert ledger.get("renamed-folder") is None
+    assert ledger.get("240101_M00001") == ledger.get(RUN)
+    assert [r.run_id for r in ledger.list()] == ["240101_M00001"]
+    steps = ledger.history(RUN)
+    assert steps[-1].error == (
+        "run id '240101_M00001' from the run's metadata (was 'renamed-folder')"
+    )
+    assert steps[-1].to_state is S.SUBMITTED
+
+
 def test_ambiguous_run_id(ledger: Ledger) -> None:
     """A run id shared by two folders is refused with both folders named."""
     ledger.observe("/a/run", "same", "miseq")
