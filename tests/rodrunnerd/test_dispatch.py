@@ -6,8 +6,10 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+from prefect import flow
 from structlog.testing import capture_logs
 
 from rodrunner.ledger.states import RunState
@@ -16,6 +18,7 @@ from rodrunner.sandbox import SandboxInfo
 from rodrunner.simulate import simulate_run
 from rodrunnerd.context import StageContext
 from rodrunnerd.dispatch import Dispatch
+from tests.rodrunner.test_run import SUMMARY
 from tests.rodrunnerd.test_daemon import events, write_config
 
 
@@ -62,3 +65,52 @@ def test_dispatch_ingests_queued_runs_and_backs_off_failed_ones(
     assert failed.next_attempt_at > before
     assert [e["run_dir"] for e in events(logs, "run.ingested")] == [str(run)]
     assert [e["will_retry"] for e in events(logs, "run.failed")] == [True]
+
+
+_RECEIVED: list[Any] = []
+
+
+@flow(name="records-its-config", persist_result=False)
+def _recording_ingest(
+    run_dir: str, sequencer_type: str | None = None, config: Any = None, force: bool = False
+) -> dict[str, Any]:
+    """Stands in for "Ingest Run" with its parameters: keeps what it was given as config."""
+    _RECEIVED.append(config)
+    return SUMMARY.model_copy(update={"run_dir": run_dir}).as_result()
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.usefixtures("prefect_harness")
+def test_an_embedded_flow_run_gets_the_daemons_configuration_not_its_file(
+    tmp_path: Path, irods_sandbox: SandboxInfo
+) -> None:
+    """Embedded: the flow is handed the daemon's AppConfig (read once), not the file path to
+    parse again; a deployment run, elsewhere, is handed the path."""
+    config = write_config(tmp_path, irods_sandbox)
+    run = simulate_run(tmp_path / "share" / "miseq", "miseq", files=1, size=8)
+    ctx = StageContext(config, threading.Event())
+    ctx.opened = Ledger.open(config.daemon.state_dir)
+    ctx.ledger.observe(str(run), run.name, "miseq")
+    ctx.ledger.transition(str(run), RunState.QUEUED, completion_key="key")
+    _RECEIVED.clear()
+    dispatch = Dispatch(ctx, flow=_recording_ingest)
+    dispatch.start()
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not _RECEIVED:
+            dispatch.step(time.time())
+            time.sleep(0.1)
+    finally:
+        dispatch.stop(30)
+        dispatch.close()
+        ctx.ledger.close()
+    assert len(_RECEIVED) == 1
+    assert _RECEIVED[0] is config
+
+    deployed = StageContext(
+        config.model_copy(
+            update={"daemon": config.daemon.model_copy(update={"submit": "deployment"})}
+        ),
+        threading.Event(),
+    )
+    assert Dispatch(deployed)._flow_config() == str(Path(str(config.source)).resolve())
