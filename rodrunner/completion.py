@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from rodrunner.config.schema import DEFAULT_SKIP_FILE, DEFAULT_TRIGGER_FILE
 from rodrunner.profiles import CompletionCheck, SequencerProfile, with_indicator
 
 CompletionState = Literal["complete", "in_progress", "skipped"]
 
-DEFAULT_TRIGGER_FILE = ".rodrunner-ingest"
-DEFAULT_SKIP_FILE = ".rodrunner-skip"
 CLOCK_SKEW_SECONDS = 300.0
 """How far in the future an indicator's mtime may be before it is distrusted."""
 MAX_INDICATOR_BYTES = 1 << 20

@@ -19,12 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from rodrunner.completion import (
-    DEFAULT_SKIP_FILE,
-    DEFAULT_TRIGGER_FILE,
-    Completion,
-    evaluate_completion,
-)
+from rodrunner.completion import Completion, evaluate_completion
+from rodrunner.config.schema import DEFAULT_SKIP_FILE, DEFAULT_TRIGGER_FILE
 from rodrunner.confine import linked_out_of_root
 from rodrunner.errors import ConfigError, RodrunnerError
 from rodrunner.names import shown, text_problem

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from rodrunner import __version__
 from rodrunner.config import AppConfig
+from rodrunner.config.schema import DEFAULT_SKIP_FILE, DEFAULT_TRIGGER_FILE
 from rodrunner.errors import PathError
 from rodrunner.models import RunMetadata
 
@@ -45,7 +46,7 @@ STATUS_COMPLETE = "complete"
 
 # Files rodrunner itself writes or reads in a run folder: never uploaded as run data.
 KEEP_FILE = ".rodrunner-keep"
-ALWAYS_EXCLUDED = (MANIFEST_NAME, ".rodrunner-ingest", ".rodrunner-skip", KEEP_FILE)
+ALWAYS_EXCLUDED = (MANIFEST_NAME, DEFAULT_TRIGGER_FILE, DEFAULT_SKIP_FILE, KEEP_FILE)
 
 _FORBIDDEN_CHARS = {"/": "'/'", "\x00": "a NUL byte", "\n": "a newline", "\r": "a carriage return"}
 

@@ -23,6 +23,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 DEFAULT_COLLECTION_TEMPLATE = "/{zone}/home/{user}/sequencer/{sequencer_type}/{run_id}"
 
 
+DEFAULT_TRIGGER_FILE = ".rodrunner-ingest"
+"""Dropped into a run folder by an operator: ingest it now (``daemon.trigger_file``)."""
+DEFAULT_SKIP_FILE = ".rodrunner-skip"
+"""Dropped into a run folder by an operator: never ingest it (``daemon.skip_file``)."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
@@ -100,8 +106,8 @@ class DaemonConfig(_Section):
     max_attempts: int = Field(5, ge=1)
     submit: Literal["embedded", "deployment"] = "embedded"
     deployment: str = "Ingest Run/rodrunner-ingest-run"
-    trigger_file: str = ".rodrunner-ingest"
-    skip_file: str = ".rodrunner-skip"
+    trigger_file: str = DEFAULT_TRIGGER_FILE
+    skip_file: str = DEFAULT_SKIP_FILE
     metrics: str | None = None
     shutdown_grace: float = Field(60.0, ge=0)
 

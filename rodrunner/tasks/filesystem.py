@@ -7,7 +7,7 @@ from typing import Any
 
 from prefect import task
 
-from rodrunner.completion import DEFAULT_SKIP_FILE, DEFAULT_TRIGGER_FILE
+from rodrunner.config.schema import DEFAULT_SKIP_FILE, DEFAULT_TRIGGER_FILE
 from rodrunner.discovery import find_sequencer_runs
 
 __all__ = ["find_run_entries_task", "find_sequencer_runs_task"]
