@@ -50,16 +50,28 @@ def test_list_and_get_show_the_ledger(client: TestClient) -> None:
 def test_retry_queues_a_failed_run_and_refuses_a_running_one(
     client: TestClient, ledger: Ledger
 ) -> None:
-    """POST retry: failed -> queued (202, the daemon's ledger agrees); running -> 409."""
+    """POST retry: failed -> queued with attempts reset (202; the daemon's ledger agrees, its
+    history says the operator did it, and the daemon carries on from there); running -> 409
+    and the run stays running; an unknown run -> 404."""
     response = client.post("/runs/RUN_F/retry")
     assert response.status_code == 202, response.text
-    assert response.json()["state"] == "queued"
+    body = response.json()
+    assert (body["state"], body["attempts"], body["next_attempt_at"]) == ("queued", 0, None)
     record = ledger.get("RUN_F")
     assert record is not None
     assert record.state is RunState.QUEUED
+    assert ledger.history("RUN_F")[-1][:2] == ("failed", "queued")
+    assert ledger.history("RUN_F")[-1][3] == "operator"
+    ledger.transition(record.run_dir, RunState.SUBMITTED)  # the daemon's own connection
     busy = client.post("/runs/RUN_R/retry")
     assert busy.status_code == 409
     assert "running" in busy.json()["detail"]
+    running = ledger.get("RUN_R")
+    assert running is not None
+    assert running.state is RunState.RUNNING
+    unknown = client.post("/runs/NOPE/retry")
+    assert unknown.status_code == 404
+    assert "NOPE" in unknown.json()["detail"]
 
 
 def test_every_ledger_state_can_be_listed(client: TestClient, ledger: Ledger) -> None:
