@@ -1,6 +1,6 @@
 """Uploading a local tree into a collection (``iRODSClient.upload_directory``).
 
-The fast path (DESIGN.md "Where ingest time goes"): one listing of the existing collections
+The fast path (measured in docs/benchmarks.md): one listing of the existing collections
 and one of the existing data objects (a GenQuery each, paged), each missing collection
 created once, then every file written on a bounded pool of sessions (one connection each)
 with checksum registered at close and no per-file lookups, SHA-256 computed while the file is
