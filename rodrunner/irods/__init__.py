@@ -1,4 +1,4 @@
-"""The iRODS client: the only package that imports python-irodsclient.
+"""The iRODS client: the only client of python-irodsclient (the sandbox borrows its obfuscation).
 
 - :mod:`rodrunner.irods.client`: :class:`iRODSClient`, the façade (sessions, uploads,
   metadata, search) over the modules below

@@ -1,6 +1,6 @@
 """The ledger: what the daemon decided about each run folder, in one SQLite file.
 
-The daemon (``rodrunnerd``) writes it; the REST API, ``rodrunner verify`` and
+The daemon (``rodrunnerd``) writes it; the REST API, the safe-to-delete gate and
 ``rodrunnerd status|retry|forget`` read it (or make the operator's retry). Its one home:
 
 - :mod:`rodrunner.ledger.states`: the run states, the transition table, the operator's

@@ -12,7 +12,7 @@ Two ways in:
   retry);
 - :meth:`Ledger.open_read_only`, read-only: never creates, never migrates, opens the file with
   ``mode=ro`` and refuses every write with :class:`~rodrunner.errors.LedgerReadOnlyError` (the
-  API's reads, ``rodrunnerd status``, ``rodrunner verify``). It reads while a daemon holds the
+  API's reads, ``rodrunnerd status``, the safe-to-delete gate). It reads while a daemon holds the
   state directory's lock and writes.
 
 One :class:`Ledger` is safe to share between threads (one connection, one lock), and several

@@ -1,4 +1,4 @@
-"""The ledger opened read-only (the API, `rodrunnerd status`, `rodrunner verify`) against real
+"""The ledger opened read-only (the API, `rodrunnerd status`, the safe-to-delete gate) against real
 SQLite files the read-write ledger wrote."""
 
 from __future__ import annotations
