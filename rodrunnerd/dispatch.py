@@ -20,7 +20,6 @@ from pathlib import Path
 
 import structlog
 
-from rodrunner.config import AppConfig
 from rodrunner.errors import LedgerError, RodrunnerError
 from rodrunner.flowruns.deployment import DeploymentSubmitter
 from rodrunner.flowruns.embedded import EmbeddedSubmitter, FlowCallable
@@ -53,17 +52,11 @@ class Dispatch:
 
     @property
     def config_path(self) -> str | None:
-        """The configuration FILE PATH flows receive (never its secrets)."""
+        """The configuration FILE PATH flows receive (never its secrets). Each ingest reads the
+        file again on purpose: an operator who fixes a rotated password there sees the next
+        attempt (`rodrunnerd retry`) use it, without reloading the daemon."""
         source = self.ctx.config.source
         return str(Path(source).resolve()) if source is not None else None
-
-    def _flow_config(self) -> AppConfig | str | None:
-        """What a flow run is given as ``config``: an embedded run (this process) the daemon's
-        own configuration, read once (Prefect stores it with its secrets masked); a deployment
-        run elsewhere the file path, which it reads itself."""
-        if self.ctx.config.daemon.submit == "embedded":
-            return self.ctx.config
-        return self.config_path
 
     def _make_submitter(self) -> Submitter:
         daemon = self.ctx.config.daemon
@@ -152,7 +145,7 @@ class Dispatch:
                 run_dir=rec.run_dir,
                 run_id=run_id,
                 sequencer_type=rec.sequencer_type,
-                config=self._flow_config(),
+                config=self.config_path,
                 completion_key=rec.completion_key or rec.run_dir,
                 force=rec.forced,
                 attempt=rec.attempts,
