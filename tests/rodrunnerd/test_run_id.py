@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from structlog.testing import capture_logs
 
-from rodrunner.config import AppConfig, get_config
 from rodrunner.ledger.states import RunState
 from rodrunner.ledger.store import Ledger
 from rodrunner.sandbox import SandboxInfo
@@ -17,24 +16,7 @@ from rodrunner.simulate import simulate_run
 from rodrunnerd.cli import main
 from rodrunnerd.daemon import Daemon
 from rodrunnerd.sdnotify import Notifier
-
-
-def _config(tmp: Path, sandbox: SandboxInfo) -> AppConfig:
-    config = {
-        "irods": {
-            "host": sandbox.host,
-            "port": sandbox.port,
-            "zone": sandbox.zone,
-            "user": sandbox.user,
-            "password": sandbox.password.get_secret_value(),
-        },
-        "sequencer": {"base_dir": str(tmp / "share"), "types": {"miseq": {}}},
-        "daemon": {"state_dir": str(tmp / "state"), "settle_seconds": 0},
-    }
-    (tmp / "share" / "miseq").mkdir(parents=True, exist_ok=True)
-    path = tmp / "config.yaml"
-    path.write_text(json.dumps(config), encoding="utf-8")
-    return get_config(path)
+from tests.rodrunnerd.test_daemon import write_config
 
 
 @pytest.mark.slow
@@ -46,7 +28,7 @@ def test_a_renamed_run_folder_is_named_by_its_runinfo_id_in_every_event(
     """A run folder renamed away from its RunInfo id: run.submitted, ingest.* and run.ingested
     all carry the RunInfo id, which also names the collection, and from submission on the
     ledger (`rodrunnerd status --json`, lookups by run id) knows the run by it too."""
-    config = _config(tmp_path, irods_sandbox)
+    config = write_config(tmp_path, irods_sandbox)
     made = simulate_run(tmp_path / "staging", "miseq", files=3, size=100)
     run = made.rename(tmp_path / "share" / "miseq" / "renamed-by-an-operator")
     daemon = Daemon(config, notifier=Notifier(None))
